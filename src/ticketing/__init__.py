@@ -1,0 +1,1 @@
+"""ticketing: event ticket booking that never oversells."""

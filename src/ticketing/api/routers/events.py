@@ -1,0 +1,45 @@
+"""The public catalogue and the organiser's changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from ticketing.api.deps import CurrentUser, PageDep, ServicesDep, StoreDep
+from ticketing.api.schemas import MAX_ID, ErrorOut, EventIn, EventOut, EventPatch, ListOut
+from ticketing.app import events
+from ticketing.app.ports import NewEvent
+
+router = APIRouter(prefix="/events", tags=["events"])
+EventId = Annotated[int, Path(ge=1, le=MAX_ID)]
+_ADMIN_ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+
+
+@router.get("", response_model=ListOut[EventOut])
+async def list_events(store: StoreDep, page: PageDep) -> ListOut[EventOut]:
+    items, total = await events.list_events(store, page)
+    return ListOut(items=[EventOut.of(e) for e in items], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{event_id}", response_model=EventOut, responses={404: {"model": ErrorOut}})
+async def get_event(event_id: EventId, store: StoreDep) -> EventOut:
+    return EventOut.of(await events.get_event(store, event_id))
+
+
+@router.post("", status_code=201, response_model=EventOut, responses=_ADMIN_ERRORS)
+async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) -> EventOut:
+    new = NewEvent(
+        name=body.name, description=body.description, venue=body.venue, starts_at=body.starts_at,
+        capacity=body.capacity, price=body.price, currency=body.currency or services.settings.default_currency,
+        max_per_booking=body.max_per_booking,
+    )
+    return EventOut.of(await events.create_event(services.store, user, new))
+
+
+@router.patch(
+    "/{event_id}", response_model=EventOut,
+    responses={**_ADMIN_ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def update_event(event_id: EventId, body: EventPatch, user: CurrentUser, store: StoreDep) -> EventOut:
+    return EventOut.of(await events.update_event(store, user, event_id, body.changes()))

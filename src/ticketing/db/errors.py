@@ -1,0 +1,61 @@
+"""Sorts driver errors into: contention (retry), unavailable (503), capacity (409), other."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import exc as sa_exc
+
+CAPACITY_MESSAGE = "exceeds available capacity"
+# serialization_failure, deadlock_detected, lock_not_available
+_CONTENTION_SQLSTATES = {"40001", "40P01", "55P03"}
+# admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, query_canceled
+# (statement timeout), and the connection exception class 08xxx.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300", "57014"}
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    orig = getattr(error, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None), error):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_contention(error: BaseException) -> bool:
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    if _sqlstate(error) in _CONTENTION_SQLSTATES:
+        return True
+    message = str(error.orig).lower()
+    return isinstance(error, sa_exc.OperationalError) and any(m in message for m in _SQLITE_BUSY)
+
+
+def is_capacity_refusal(error: BaseException) -> bool:
+    return isinstance(error, sa_exc.DBAPIError) and CAPACITY_MESSAGE in str(error.orig)
+
+
+def is_unique_violation(error: BaseException, constraint: str) -> bool:
+    if not isinstance(error, sa_exc.IntegrityError):
+        return False
+    message = str(error.orig)
+    return constraint in message or (_sqlstate(error) == "23505" and constraint in repr(error.orig))
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached, went away, or is too busy to answer in time."""
+    if isinstance(error, (sa_exc.TimeoutError, asyncio.TimeoutError, TimeoutError, OSError)):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        state = _sqlstate(error) or ""
+        if state in _UNAVAILABLE_SQLSTATES or state.startswith("08"):
+            return True
+        return isinstance(error, (sa_exc.InterfaceError, sa_exc.OperationalError)) and not is_contention(error)
+    name = type(error).__name__
+    # asyncpg raises its own connection errors outside SQLAlchemy's wrapping at connect time.
+    return name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
+                    "InterfaceError", "InternalClientError"} or "Connection" in name

@@ -1,0 +1,96 @@
+"""The schema as SQLAlchemy Core tables (the migrations create it; queries use these)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from ticketing.db.types import Id, UTCDateTime
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("venue", String(200), nullable=False, server_default=""),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    # Money in minor units (satang, cents): exact on both databases.
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("max_per_booking", Integer, nullable=False),
+    Column("tickets_sold", Integer, nullable=False, server_default="0"),
+    CheckConstraint("tickets_sold >= 0 AND tickets_sold <= capacity", name="ck_events_sold_within_capacity"),
+    CheckConstraint("capacity >= 0", name="ck_events_capacity"),
+    CheckConstraint("max_per_booking >= 1", name="ck_events_max_per_booking"),
+    CheckConstraint("price_minor >= 0", name="ck_events_price"),
+    Index("ix_events_starts_at", "starts_at", "id"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("booking_date", UTCDateTime(), nullable=False),
+    Column("created_by", Id, ForeignKey("users.id"), nullable=False),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("request_fingerprint", String(64), nullable=True),
+    CheckConstraint("quantity > 0", name="ck_bookings_quantity"),
+    CheckConstraint("status IN ('CONFIRMED', 'CANCELLED')", name="ck_bookings_status"),
+    UniqueConstraint("created_by", "idempotency_key", name="uq_bookings_idempotency"),
+    Index("ix_bookings_user", "user_id", "id"),
+    Index("ix_bookings_event", "event_id", "id"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("booking_id", Id, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("checked_in_at", UTCDateTime(), nullable=True),
+    CheckConstraint("status IN ('VALID', 'USED', 'VOID')", name="ck_tickets_status"),
+    Index("ix_tickets_booking", "booking_id"),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("failed_at", UTCDateTime(), nullable=False),
+    Index("ix_sign_in_failures_key", "email", "client", "failed_at"),
+)

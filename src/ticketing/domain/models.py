@@ -1,0 +1,114 @@
+"""Entities and value objects of the booking domain. No I/O, no framework."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+class Role(str, enum.Enum):
+    CUSTOMER = "customer"
+    ADMIN = "admin"
+
+
+class BookingStatus(str, enum.Enum):
+    CONFIRMED = "CONFIRMED"
+    CANCELLED = "CANCELLED"
+
+
+class TicketStatus(str, enum.Enum):
+    VALID = "VALID"
+    USED = "USED"
+    VOID = "VOID"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: Role
+    password_hash: str = field(repr=False, default="")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    name: str
+    description: str
+    venue: str
+    starts_at: datetime
+    capacity: int
+    price: Decimal
+    currency: str
+    max_per_booking: int
+    tickets_sold: int
+
+    @property
+    def available(self) -> int:
+        return self.capacity - self.tickets_sold
+
+    def sales_open(self, now: datetime) -> bool:
+        return now < self.starts_at
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    code: str
+    booking_id: int
+    event_id: int
+    status: TicketStatus
+    checked_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Booking:
+    id: int
+    user_id: int
+    event_id: int
+    quantity: int
+    total_amount: Decimal
+    status: BookingStatus
+    booking_date: datetime
+    tickets: tuple[Ticket, ...] = ()
+    request_fingerprint: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What a caller asked for; its fingerprint tells a replay from a different request."""
+
+    caller_id: int
+    user_id: int
+    event_id: int
+    quantity: int
+    idempotency_key: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        body = json.dumps([self.user_id, self.event_id, self.quantity])
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def new_ticket_code() -> str:
+    """128 random bits, URL-safe: unguessable and, in practice, unique."""
+    return secrets.token_urlsafe(16)
+
+
+_TICKET_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_plausible_ticket_code(code: str) -> bool:
+    """False for strings no issued code can equal (wrong alphabet or length)."""
+    return bool(_TICKET_CODE.fullmatch(code))

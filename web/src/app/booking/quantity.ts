@@ -1,0 +1,12 @@
+import { TicketEvent } from '../core/models';
+
+/** The most one booking may ask for now: min(available, max_per_booking), never below 0. */
+export function maxQuantity(event: Pick<TicketEvent, 'available' | 'max_per_booking'>): number {
+  return Math.max(0, Math.min(event.available, event.max_per_booking));
+}
+
+/** Keeps a picked quantity within 1..max (0 when nothing is left). */
+export function clampQuantity(quantity: number, max: number): number {
+  if (max <= 0) return 0;
+  return Math.min(Math.max(1, Math.floor(quantity) || 1), max);
+}
