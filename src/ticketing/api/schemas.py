@@ -32,7 +32,8 @@ def _utc(value: datetime) -> datetime:
 
 
 Text = Annotated[str, AfterValidator(_storable)]
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# JSON integers only: "2", 2.0 and true are not quantities or ids.
+Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 Money = Annotated[Decimal, Field(ge=0, le=1_000_000, max_digits=9, decimal_places=2, allow_inf_nan=False)]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json")]
 Instant = Annotated[datetime, AfterValidator(_utc)]
@@ -76,10 +77,10 @@ class EventIn(Strict):
     description: Annotated[Text, StringConstraints(max_length=5000)] = ""
     venue: Annotated[Text, StringConstraints(max_length=200)] = ""
     starts_at: Instant
-    capacity: Annotated[int, Field(ge=0, le=1_000_000)]
+    capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
     price: Money
     currency: Currency | None = None
-    max_per_booking: Annotated[int, Field(ge=1, le=100)] = 10
+    max_per_booking: Annotated[int, Field(ge=1, le=100, strict=True)] = 10
 
 
 _NULLABLE_IN_PATCH = {"description", "venue"}
@@ -90,10 +91,10 @@ class EventPatch(Strict):
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     venue: Annotated[Text, StringConstraints(max_length=200)] | None = None
     starts_at: Instant | None = None
-    capacity: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
     price: Money | None = None
     currency: Currency | None = None
-    max_per_booking: Annotated[int, Field(ge=1, le=100)] | None = None
+    max_per_booking: Annotated[int, Field(ge=1, le=100, strict=True)] | None = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> EventPatch:
@@ -135,7 +136,7 @@ class EventOut(BaseModel):
 class BookingIn(Strict):
     event_id: Id
     # No upper bound here: above the event's own limit is a 400 quantity_above_limit.
-    quantity: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=1, strict=True)]
     user_id: Id | None = None
 
 

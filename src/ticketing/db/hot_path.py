@@ -18,15 +18,17 @@ from ticketing.db import tables as t
 from ticketing.db.types import UTCDateTime
 from ticketing.domain.models import BookingRequest
 
+# Explicit casts: asyncpg infers one type per parameter, and :quantity is used twice.
 _PG_BOOK = text(
     """
     WITH ev AS (
-        SELECT id, price_minor FROM events WHERE id = :event_id
+        SELECT id, price_minor FROM events WHERE id = CAST(:event_id AS bigint)
     ), b AS (
         INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date,
                               created_by, idempotency_key, request_fingerprint)
-        SELECT :user_id, ev.id, :quantity, ev.price_minor * :quantity, 'CONFIRMED', :at,
-               :caller_id, :idempotency_key, :fingerprint
+        SELECT CAST(:user_id AS bigint), ev.id, CAST(:quantity AS integer),
+               ev.price_minor * CAST(:quantity AS integer), 'CONFIRMED', CAST(:at AS timestamptz),
+               CAST(:caller_id AS bigint), CAST(:idempotency_key AS varchar), CAST(:fingerprint AS varchar)
         FROM ev
         RETURNING id, user_id, event_id, quantity, total_minor, status, booking_date,
                   request_fingerprint

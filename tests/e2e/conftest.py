@@ -1,0 +1,118 @@
+"""End-to-end fixtures: a built web app, a real `ticketing serve`, and Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.e2e.api import Api
+from tests.e2e.browser import CHROMIUM_ARGS, ensure_chromium
+from tests.support.server import run_cli, run_server
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_INDEX = ROOT / "web" / "dist" / "web" / "browser" / "index.html"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PASSWORD = "e2e-password-1"
+ADMIN_EMAIL = "admin@e2e.example.com"
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str
+    name: str
+
+
+@pytest.fixture(scope="session")
+def web_app() -> Path:
+    """Builds the app (quick when up to date); without a build the tests fail, never skip."""
+    subprocess.run([str(ROOT / "scripts" / "web-build")], check=True, timeout=900)
+    if not WEB_INDEX.is_file():
+        pytest.fail(f"the web app was not built: {WEB_INDEX} is missing (is Node >= 20.19 installed?)")
+    return WEB_INDEX
+
+
+@pytest.fixture(scope="session")
+def base_url(web_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'ticketing.db'}"
+    run_cli(database_url, "create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD, "--name", "Door Staff")
+    with run_server(database_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def api(base_url: str) -> Iterator[Api]:
+    client = Api(base_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def admin() -> Account:
+    return Account(ADMIN_EMAIL, PASSWORD, "Door Staff")
+
+
+@pytest.fixture(scope="session")
+def admin_token(api: Api, admin: Account) -> str:
+    return api.token(admin.email, admin.password)
+
+
+@pytest.fixture
+def new_account(api: Api) -> Callable[[], Account]:
+    """A fresh registered customer (registration itself is tested through the UI)."""
+
+    def make() -> Account:
+        account = Account(f"fan-{uuid.uuid4().hex[:10]}@e2e.example.com", PASSWORD, "E2E Fan")
+        api.register(account.email, account.password, account.name)
+        return account
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = ensure_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, base_url: str) -> Iterator[Callable[..., Page]]:
+    """Opens pages in separate browser contexts (separate sessions), closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make(viewport: dict[str, int] | None = None, locale: str = "en-GB") -> Page:
+        context = browser.new_context(
+            base_url=base_url,
+            viewport=viewport or {"width": 1280, "height": 900},
+            locale=locale,
+            timezone_id="Asia/Bangkok",
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def shot() -> Callable[[Page, str], Path]:
+    """Saves a full-page screenshot under tests/e2e/artifacts/ (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def save(page: Page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

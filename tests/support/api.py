@@ -1,0 +1,72 @@
+"""Small steps that many API tests take: sign up, sign in, make an admin, create an event."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from ticketing.app import accounts
+
+PASSWORD = "correct horse battery"
+_serial = itertools.count()
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}{next(_serial)}-{uuid.uuid4().hex[:6]}@example.com"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])
+
+
+async def customer(client: httpx.AsyncClient, email: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Registers a customer; returns (user body, auth headers)."""
+    email = email or unique_email()
+    response = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": "Fan"})
+    assert response.status_code == 201, response.text
+    return response.json(), await sign_in(client, email)
+
+
+async def admin(client: httpx.AsyncClient, app: Any) -> dict[str, str]:
+    services = app.state.services
+    email = unique_email("admin")
+    await accounts.create_admin(services.store, services.passwords, email=email, password=PASSWORD, name="Boss")
+    return await sign_in(client, email)
+
+
+def event_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Jazz Night",
+        "description": "Three bands.",
+        "venue": "Lumpini Park",
+        "starts_at": (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat(),
+        "capacity": 100,
+        "price": "1500.00",
+        "max_per_booking": 10,
+    }
+    body.update(overrides)
+    return body
+
+
+async def create_event(client: httpx.AsyncClient, admin_headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/events", json=event_body(**overrides), headers=admin_headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def book(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: int, quantity: int = 1, **extra: Any
+) -> httpx.Response:
+    key = extra.pop("idempotency_key", None)
+    all_headers = {**headers, **({"Idempotency-Key": key} if key else {})}
+    return await client.post("/api/v1/bookings", json={"event_id": event_id, "quantity": quantity, **extra}, headers=all_headers)
