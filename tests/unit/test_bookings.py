@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.conftest import NOW, add_event, add_user
+from ticketing.app import bookings
+from ticketing.domain.errors import (
+    BookingNotFound, EventNotFound, Forbidden, IdempotencyKeyMismatch, QuantityAboveLimit, SalesClosed,
+    TicketsSoldOut, UserNotFound,
+)
+from ticketing.domain.models import BookingStatus, Role, TicketStatus
+
+
+async def test_book_tickets_sells_exactly_the_quantity(store):
+    user, event = await add_user(store), await add_event(store)
+    booking = await bookings.book_tickets(store, user, event_id=event.id, quantity=3, now=NOW)
+    assert booking.quantity == 3 and len(booking.tickets) == 3 and booking.total_amount == Decimal("450.00")
+    assert len({t.code for t in booking.tickets}) == 3
+    assert store.events.rows[event.id].tickets_sold == 3
+
+
+async def test_rules_refuse_before_any_write(store):
+    user = await add_user(store)
+    event = await add_event(store, capacity=2, max_per_booking=4)
+    past = await add_event(store, starts_in=-timedelta(minutes=1))
+    with pytest.raises(EventNotFound):
+        await bookings.book_tickets(store, user, event_id=999, quantity=1, now=NOW)
+    with pytest.raises(QuantityAboveLimit):
+        await bookings.book_tickets(store, user, event_id=event.id, quantity=5, now=NOW)
+    with pytest.raises(SalesClosed):
+        await bookings.book_tickets(store, user, event_id=past.id, quantity=1, now=NOW)
+    with pytest.raises(TicketsSoldOut) as sold_out:
+        await bookings.book_tickets(store, user, event_id=event.id, quantity=3, now=NOW)
+    assert sold_out.value.available == 2
+    assert store.bookings.book_calls == 0
+
+
+async def test_only_admins_book_for_someone_else(store):
+    customer, other, boss = await add_user(store), await add_user(store), await add_user(store, Role.ADMIN)
+    event = await add_event(store)
+    with pytest.raises(Forbidden):
+        await bookings.book_tickets(store, customer, event_id=event.id, quantity=1, user_id=other.id, now=NOW)
+    with pytest.raises(UserNotFound):
+        await bookings.book_tickets(store, boss, event_id=event.id, quantity=1, user_id=12345, now=NOW)
+    booked = await bookings.book_tickets(store, boss, event_id=event.id, quantity=1, user_id=other.id, now=NOW)
+    assert booked.user_id == other.id
+
+
+async def test_same_key_same_body_replays(store):
+    user, event = await add_user(store), await add_event(store)
+    first = await bookings.book_tickets(store, user, event_id=event.id, quantity=2, idempotency_key="k", now=NOW)
+    again = await bookings.book_tickets(store, user, event_id=event.id, quantity=2, idempotency_key="k", now=NOW)
+    assert again == first and store.events.rows[event.id].tickets_sold == 2
+    with pytest.raises(IdempotencyKeyMismatch):
+        await bookings.book_tickets(store, user, event_id=event.id, quantity=1, idempotency_key="k", now=NOW)
+
+
+async def test_a_replay_is_answered_even_after_the_event_sold_out(store):
+    user, event = await add_user(store), await add_event(store, capacity=2)
+    first = await bookings.book_tickets(store, user, event_id=event.id, quantity=2, idempotency_key="k", now=NOW)
+    again = await bookings.book_tickets(store, user, event_id=event.id, quantity=2, idempotency_key="k", now=NOW)
+    assert again.id == first.id
+
+
+async def test_customers_see_only_their_own(store):
+    alice, bob, boss = await add_user(store), await add_user(store), await add_user(store, Role.ADMIN)
+    event = await add_event(store)
+    mine = await bookings.book_tickets(store, alice, event_id=event.id, quantity=1, now=NOW)
+    await bookings.book_tickets(store, bob, event_id=event.id, quantity=1, now=NOW)
+    from ticketing.app.ports import Page
+
+    assert [b.id for b in (await bookings.list_bookings(store, alice, Page()))[0]] == [mine.id]
+    assert (await bookings.list_bookings(store, alice, Page(), user_id=bob.id)) == ([], 0)
+    assert (await bookings.list_bookings(store, boss, Page()))[1] == 2
+    with pytest.raises(BookingNotFound):
+        await bookings.get_booking(store, bob, mine.id)
+    with pytest.raises(BookingNotFound):
+        await bookings.cancel_booking(store, bob, mine.id)
+
+
+async def test_cancel_twice_releases_once(store):
+    user, event = await add_user(store), await add_event(store)
+    booking = await bookings.book_tickets(store, user, event_id=event.id, quantity=3, now=NOW)
+    first = await bookings.cancel_booking(store, user, booking.id)
+    second = await bookings.cancel_booking(store, user, booking.id)
+    assert first.status is second.status is BookingStatus.CANCELLED
+    assert {t.status for t in second.tickets} == {TicketStatus.VOID}
+    assert store.events.rows[event.id].tickets_sold == 0
