@@ -43,7 +43,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         drop_pg_database(url)
 
 
-def test_settings(database_url: str) -> Settings:
+def settings_for(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         secret_key=TEST_ENV["TICKETING_SECRET_KEY"],
@@ -55,7 +55,7 @@ def test_settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator:  # type: ignore[type-arg]
-    application = create_app(test_settings(database_url))
+    application = create_app(settings_for(database_url))
     yield application
     await application.state.services.db.dispose()
 

@@ -92,6 +92,7 @@ async def test_concurrent_on_sale_never_oversells_or_undersells(backend, workers
             start.set()
             results = await asyncio.gather(*tasks)
             final = (await http.get(f"/api/v1/events/{event_id}")).json()
+            metrics = (await http.get("/metrics")).text
     finally:
         await asyncio.to_thread(server.stop)
 
@@ -109,6 +110,8 @@ async def test_concurrent_on_sale_never_oversells_or_undersells(backend, workers
           f"{len(results) - len(booked)} sold_out, final {state}")
     assert sold == state["tickets_sold"] == state["confirmed"] == state["live_tickets"] == final["tickets_sold"]
     assert state["bookings"] == len(booked)
+    # One scrape sees every worker's counts.
+    assert f'ticketing_bookings_total{{outcome="booked"}} {float(len(booked))}' in metrics
     assert state["tickets_sold"] <= CAPACITY
     # Every buyer asked for at least 1: nothing may be left unsold because of contention.
     assert final["available"] < min(q for _, q in asks)

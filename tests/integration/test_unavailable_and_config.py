@@ -1,0 +1,71 @@
+"""503 when no connection can be had in time; secret key handling; the SPA fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+
+import httpx
+import pytest
+
+from tests.conftest import settings_for
+from ticketing.api.app import create_app
+from ticketing.config import ConfigError, Settings
+from ticketing.db.migrate import upgrade
+
+
+async def test_exhausted_pool_answers_503_with_retry_after(tmp_path):
+    url = f"sqlite:///{tmp_path / 'pool.db'}"
+    await asyncio.to_thread(upgrade, url)
+    settings = settings_for(url).model_copy(update={"pool_size": 1, "pool_timeout": 0.2})
+    app = create_app(settings)
+    engine = app.state.services.db.engine
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/api/v1/events")).status_code == 200
+        async with engine.connect():  # the only connection, held
+            busy = await client.get("/api/v1/events")
+            not_ready = await client.get("/readyz")
+        assert busy.status_code == 503
+        assert busy.json() == {"detail": busy.json()["detail"], "code": "unavailable"}
+        assert int(busy.headers["Retry-After"]) > 0
+        assert not_ready.status_code == 503 and not_ready.json()["code"] == "unavailable"
+        assert (await client.get("/api/v1/events")).status_code == 200
+    await engine.dispose()
+
+
+def test_sqlite_key_is_generated_once_and_private(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'k.db'}", secret_key=None)
+    key = settings.signing_key()
+    key_file = tmp_path / "k.db.secret"
+    assert len(key) >= 32 and key_file.read_text() == key
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert Settings(database_url=f"sqlite:///{tmp_path / 'k.db'}", secret_key=None).signing_key() == key
+
+
+def test_postgres_without_a_key_refuses_to_start():
+    with pytest.raises(ConfigError, match="TICKETING_SECRET_KEY"):
+        Settings(database_url="postgresql://postgres@127.0.0.1/x", secret_key=None).signing_key()
+
+
+async def test_web_app_is_served_with_deep_links(tmp_path):
+    web = tmp_path / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<app-root></app-root>")
+    (web / "assets" / "main.js").write_text("console.log(1)")
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    await asyncio.to_thread(upgrade, url)
+    app = create_app(settings_for(url).model_copy(update={"web_dir": web}))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/")).text == "<app-root></app-root>"
+        assert (await client.get("/events/12")).text == "<app-root></app-root>"
+        assert (await client.get("/assets/main.js")).text == "console.log(1)"
+        assert (await client.get("/assets/missing.js")).status_code == 404
+        assert (await client.get("/../../etc/passwd")).status_code in (404, 200)
+        assert "root:" not in (await client.get("/%2e%2e/%2e%2e/etc/passwd")).text
+        api_404 = await client.get("/api/v1/unknown")
+        assert api_404.status_code == 404 and api_404.json()["code"] == "not_found"
+        assert (await client.get("/api/v1/events")).status_code == 200
+    await app.state.services.db.dispose()
