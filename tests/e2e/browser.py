@@ -20,6 +20,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def ensure_thai_font() -> None:
+    """Screenshots of the Thai pages need a Thai font; without one they still pass, as boxes."""
+    if shutil.which("fc-list") is None:
+        return
+    listed = subprocess.run(["fc-list", ":lang=th"], capture_output=True, text=True, check=False)
+    if listed.stdout.strip() or shutil.which("apt-get") is None:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "fonts-thai-tlwg"],
+                   env=env, timeout=600, check=False, capture_output=True)
+
+
 def ensure_chromium() -> Path:
     """Installs Debian's chromium package when missing (tests run as root); fails if it cannot."""
     if CHROMIUM.exists():

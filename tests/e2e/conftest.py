@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.api import Api
-from tests.e2e.browser import CHROMIUM_ARGS, ensure_chromium
+from tests.e2e.browser import CHROMIUM_ARGS, ensure_chromium, ensure_thai_font
 from tests.support.server import run_cli, run_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +78,7 @@ def new_account(api: Api) -> Callable[[], Account]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     executable = ensure_chromium()
+    ensure_thai_font()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS, headless=True)
         yield launched

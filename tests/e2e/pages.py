@@ -30,3 +30,25 @@ def book(page: Page, quantity: int) -> list[str]:
     codes = by(page, "booked-ticket-code")
     expect(codes).to_have_count(quantity)
     return [text.strip() for text in codes.all_inner_texts()]
+
+
+def keep_event_stale_until_booking(page: Page, event: dict) -> None:  # type: ignore[type-arg]
+    """Until this page posts a booking, its polls of the event answer `event` as it is now.
+
+    Someone else's purchase then cannot reach the page before the Book click, so the test
+    always exercises the stale-page path (the one a real race produces) and never flakes
+    on a poll landing in between. Reads after the booking request are real.
+    """
+    booked = False
+
+    def handle(route, request) -> None:  # type: ignore[no-untyped-def]
+        nonlocal booked
+        if request.method == "POST" and request.url.endswith("/api/v1/bookings"):
+            booked = True
+        if request.method == "GET" and not booked:
+            route.fulfill(json=event)
+        else:
+            route.continue_()
+
+    page.route(f"**/api/v1/events/{event['id']}", handle)
+    page.route("**/api/v1/bookings", handle)

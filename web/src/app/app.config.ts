@@ -6,7 +6,7 @@ import {
   provideBrowserGlobalErrorListeners,
 } from '@angular/core';
 import { provideRouter, withComponentInputBinding } from '@angular/router';
-import { provideTranslateService } from '@ngx-translate/core';
+import { provideTranslateLoader, provideTranslateService } from '@ngx-translate/core';
 import { routes } from './app.routes';
 import { authInterceptor } from './auth/auth.interceptor';
 import { BundledTranslateLoader } from './i18n/bundled-loader';
@@ -17,7 +17,10 @@ export const appConfig: ApplicationConfig = {
     provideBrowserGlobalErrorListeners(),
     provideRouter(routes, withComponentInputBinding()),
     provideHttpClient(withFetch(), withInterceptors([authInterceptor])),
-    provideTranslateService({ loader: BundledTranslateLoader, fallbackLang: 'en' }),
+    provideTranslateService({
+      loader: provideTranslateLoader(BundledTranslateLoader),
+      fallbackLang: 'en',
+    }),
     provideAppInitializer(() => inject(LanguageService).init()),
   ],
 };

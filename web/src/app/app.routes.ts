@@ -4,7 +4,10 @@ import { adminGuard, authGuard } from './auth/auth.guards';
 export const routes: Routes = [
   { path: '', pathMatch: 'full', redirectTo: 'events' },
   { path: 'events', loadComponent: () => import('./events/event-list').then((m) => m.EventList) },
-  { path: 'events/:id', loadComponent: () => import('./events/event-detail').then((m) => m.EventDetail) },
+  {
+    path: 'events/:id',
+    loadComponent: () => import('./events/event-detail').then((m) => m.EventDetail),
+  },
   { path: 'sign-in', loadComponent: () => import('./auth/sign-in').then((m) => m.SignIn) },
   { path: 'sign-up', loadComponent: () => import('./auth/sign-up').then((m) => m.SignUp) },
   {

@@ -1,7 +1,11 @@
-import { provideTranslateService } from '@ngx-translate/core';
+import { provideTranslateLoader, provideTranslateService } from '@ngx-translate/core';
 import { BundledTranslateLoader } from '../app/i18n/bundled-loader';
 
 /** English translations for component tests, exactly as the app ships them. */
 export function provideTestTranslations() {
-  return provideTranslateService({ loader: BundledTranslateLoader, lang: 'en', fallbackLang: 'en' });
+  return provideTranslateService({
+    loader: provideTranslateLoader(BundledTranslateLoader),
+    lang: 'en',
+    fallbackLang: 'en',
+  });
 }

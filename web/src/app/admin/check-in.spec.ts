@@ -8,7 +8,12 @@ import { CheckIn } from './check-in';
 import { TicketsApi } from './tickets-api';
 
 const used: Ticket = {
-  id: 1, code: 'abc', booking_id: 1, event_id: 1, status: 'USED', checked_in_at: '2026-01-01T10:00:00Z',
+  id: 1,
+  code: 'abc',
+  booking_id: 1,
+  event_id: 1,
+  status: 'USED',
+  checked_in_at: '2026-01-01T10:00:00Z',
 };
 
 describe('CheckIn', () => {
@@ -30,10 +35,14 @@ describe('CheckIn', () => {
   }
 
   async function submit(code: string): Promise<HTMLElement | null> {
-    const input = fixture.nativeElement.querySelector('[data-testid="check-in-code"]') as HTMLInputElement;
+    const input = fixture.nativeElement.querySelector(
+      '[data-testid="check-in-code"]',
+    ) as HTMLInputElement;
     input.value = code;
     input.dispatchEvent(new Event('input'));
-    (fixture.nativeElement.querySelector('[data-testid="check-in-submit"]') as HTMLButtonElement).click();
+    (
+      fixture.nativeElement.querySelector('[data-testid="check-in-submit"]') as HTMLButtonElement
+    ).click();
     await fixture.whenStable();
     return fixture.nativeElement.querySelector('[data-testid="check-in-result"]');
   }
@@ -67,7 +76,10 @@ describe('CheckIn', () => {
   it('says unknown for a code that does not exist', async () => {
     await render();
     checkIn.mockReturnValue(
-      throwError(() => new HttpErrorResponse({ status: 404, error: { detail: 'x', code: 'ticket_not_found' } })),
+      throwError(
+        () =>
+          new HttpErrorResponse({ status: 404, error: { detail: 'x', code: 'ticket_not_found' } }),
+      ),
     );
     expect((await submit('nope'))?.getAttribute('data-result')).toBe('unknown');
   });

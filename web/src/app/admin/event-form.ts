@@ -63,7 +63,9 @@ export class EventForm implements OnInit {
     const id = this.id();
     try {
       const draft = this.draft();
-      const saved = await firstValueFrom(id ? this.api.update(Number(id), draft) : this.api.create(draft));
+      const saved = await firstValueFrom(
+        id ? this.api.update(Number(id), draft) : this.api.create(draft),
+      );
       await this.router.navigate(['/admin/events', saved.id, 'sales']);
     } catch (caught) {
       this.error.set(errorMessage(this.translate, toApiError(caught)));

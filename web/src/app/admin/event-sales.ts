@@ -32,7 +32,10 @@ export class EventSales {
       .pipe(
         switchMap((id) =>
           poll(AVAILABILITY_POLL_MS, () =>
-            combineLatest([this.eventsApi.get(Number(id)), this.bookingsApi.list({ eventId: Number(id) })]),
+            combineLatest([
+              this.eventsApi.get(Number(id)),
+              this.bookingsApi.list({ eventId: Number(id) }),
+            ]),
           ),
         ),
         takeUntilDestroyed(),

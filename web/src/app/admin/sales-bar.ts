@@ -6,8 +6,14 @@ import { TranslatePipe } from '@ngx-translate/core';
   selector: 'app-sales-bar',
   imports: [TranslatePipe],
   template: `
-    <div class="sales-bar" role="meter" [attr.aria-valuenow]="sold()" aria-valuemin="0"
-         [attr.aria-valuemax]="capacity()" data-testid="sales-bar">
+    <div
+      class="sales-bar"
+      role="meter"
+      [attr.aria-valuenow]="sold()"
+      aria-valuemin="0"
+      [attr.aria-valuemax]="capacity()"
+      data-testid="sales-bar"
+    >
       <div class="sales-bar-fill" [style.width.%]="percent()"></div>
     </div>
     <span class="small" data-testid="sales-numbers">

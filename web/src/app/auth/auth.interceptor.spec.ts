@@ -39,10 +39,15 @@ describe('authInterceptor', () => {
     const failed = firstValueFrom(http.get('/api/v1/bookings')).catch((e: unknown) => e);
     backend
       .expectOne('/api/v1/bookings')
-      .flush({ detail: 'expired', code: 'not_authenticated' }, { status: 401, statusText: 'Unauthorized' });
+      .flush(
+        { detail: 'expired', code: 'not_authenticated' },
+        { status: 401, statusText: 'Unauthorized' },
+      );
     await failed;
     expect(auth.signOut).toHaveBeenCalled();
-    expect(navigate).toHaveBeenCalledWith(['/sign-in'], { queryParams: { returnUrl: '/', expired: 1 } });
+    expect(navigate).toHaveBeenCalledWith(['/sign-in'], {
+      queryParams: { returnUrl: '/', expired: 1 },
+    });
   });
 
   it('leaves a failed sign-in alone', async () => {

@@ -46,7 +46,11 @@ export class AuthService {
         headers: new HttpHeaders({ Authorization: `Bearer ${token.access_token}` }),
       }),
     );
-    this.store({ token: token.access_token, expiresAt: Date.now() + token.expires_in * 1000, user });
+    this.store({
+      token: token.access_token,
+      expiresAt: Date.now() + token.expires_in * 1000,
+      user,
+    });
     return user;
   }
 

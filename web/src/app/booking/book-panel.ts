@@ -35,7 +35,9 @@ export class BookPanel {
   protected readonly retry = signal(0);
   protected readonly result = signal<PanelResult | null>(null);
   protected readonly booked = computed(() => narrow(this.result(), 'booked')?.booking ?? null);
-  protected readonly soldOutLeft = computed(() => narrow(this.result(), 'sold_out')?.available ?? 0);
+  protected readonly soldOutLeft = computed(
+    () => narrow(this.result(), 'sold_out')?.available ?? 0,
+  );
   protected readonly failure = computed(() => narrow(this.result(), 'failed')?.message ?? '');
 
   protected pick(value: string): void {

@@ -8,13 +8,28 @@ import { BookingRequest, BookingsApi } from './bookings-api';
 import { BOOKING_RETRY_POLICY, RetryPolicy } from './retry-policy';
 
 const booking: Booking = {
-  id: 7, user_id: 1, event_id: 3, quantity: 2, total_amount: '3000.00',
-  status: 'CONFIRMED', booking_date: '2026-01-01T00:00:00Z', tickets: [],
+  id: 7,
+  user_id: 1,
+  event_id: 3,
+  quantity: 2,
+  total_amount: '3000.00',
+  status: 'CONFIRMED',
+  booking_date: '2026-01-01T00:00:00Z',
+  tickets: [],
 };
 
 const event: TicketEvent = {
-  id: 3, name: 'Gig', description: null, venue: 'Hall', starts_at: '2026-12-31T19:00:00Z',
-  capacity: 10, price: '1500.00', currency: 'THB', max_per_booking: 4, tickets_sold: 9, available: 1,
+  id: 3,
+  name: 'Gig',
+  description: null,
+  venue: 'Hall',
+  starts_at: '2026-12-31T19:00:00Z',
+  capacity: 10,
+  price: '1500.00',
+  currency: 'THB',
+  max_per_booking: 4,
+  tickets_sold: 9,
+  available: 1,
 };
 
 function httpError(status: number, body: object = {}): HttpErrorResponse {
@@ -40,8 +55,12 @@ function setUp(script: Array<Booking | HttpErrorResponse>, eventsGet = vi.fn(() 
   const delays: number[] = [];
   let keyCount = 0;
   const policy: RetryPolicy = {
-    maxRetries: 3, baseDelayMs: 100, maxDelayMs: 5000,
-    sleep: async (ms) => { delays.push(ms); },
+    maxRetries: 3,
+    baseDelayMs: 100,
+    maxDelayMs: 5000,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
     random: () => 0.5,
     newKey: () => `key-${++keyCount}`,
   };
@@ -96,7 +115,11 @@ describe('BookingClient', () => {
 
   it('does not retry sold_out but refreshes the event', async () => {
     const { client, api, delays, eventsGet } = setUp([
-      httpError(409, { detail: 'Tickets are no longer available.', code: 'sold_out', available: 1 }),
+      httpError(409, {
+        detail: 'Tickets are no longer available.',
+        code: 'sold_out',
+        available: 1,
+      }),
     ]);
     const outcome = await client.book(3, 2);
     expect(outcome).toEqual({ kind: 'sold_out', available: 1, event });
@@ -116,12 +139,19 @@ describe('BookingClient', () => {
 
   it('does not retry other 4xx and keeps the contract message', async () => {
     const { client, api } = setUp([
-      httpError(400, { detail: 'Quantity above the per-booking limit.', code: 'quantity_above_limit' }),
+      httpError(400, {
+        detail: 'Quantity above the per-booking limit.',
+        code: 'quantity_above_limit',
+      }),
     ]);
     const outcome = await client.book(3, 20);
     expect(outcome).toEqual({
       kind: 'failed',
-      error: { status: 400, code: 'quantity_above_limit', detail: 'Quantity above the per-booking limit.' },
+      error: {
+        status: 400,
+        code: 'quantity_above_limit',
+        detail: 'Quantity above the per-booking limit.',
+      },
     });
     expect(api.keys.length).toBe(1);
   });

@@ -23,16 +23,23 @@ export class BookingClient {
   private readonly policy = inject(BOOKING_RETRY_POLICY);
 
   /** `onRetry(n)` is told before the n-th retry, so the page can say it is still trying. */
-  async book(eventId: number, quantity: number, onRetry?: (retry: number) => void): Promise<BookingOutcome> {
+  async book(
+    eventId: number,
+    quantity: number,
+    onRetry?: (retry: number) => void,
+  ): Promise<BookingOutcome> {
     const key = this.policy.newKey();
     for (let retry = 0; ; retry++) {
       try {
-        const booking = await firstValueFrom(this.bookings.create({ event_id: eventId, quantity }, key));
+        const booking = await firstValueFrom(
+          this.bookings.create({ event_id: eventId, quantity }, key),
+        );
         return { kind: 'booked', booking };
       } catch (caught) {
         const error = toApiError(caught);
         if (error.status === 409 && error.code === 'sold_out') return this.soldOut(eventId, error);
-        if (!isRetryable(error) || retry >= this.policy.maxRetries) return { kind: 'failed', error };
+        if (!isRetryable(error) || retry >= this.policy.maxRetries)
+          return { kind: 'failed', error };
         onRetry?.(retry + 1);
         await this.policy.sleep(retryDelayMs(retry, error, this.policy));
       }

@@ -8,16 +8,30 @@ import { BookingsApi } from './bookings-api';
 import { MyBookings } from './my-bookings';
 
 const booking: Booking = {
-  id: 5, user_id: 1, event_id: 3, quantity: 1, total_amount: '100.00', status: 'CONFIRMED',
+  id: 5,
+  user_id: 1,
+  event_id: 3,
+  quantity: 1,
+  total_amount: '100.00',
+  status: 'CONFIRMED',
   booking_date: '2026-01-01T00:00:00Z',
-  tickets: [{ id: 1, code: 'tkt-1', booking_id: 5, event_id: 3, status: 'VALID', checked_in_at: null }],
+  tickets: [
+    { id: 1, code: 'tkt-1', booking_id: 5, event_id: 3, status: 'VALID', checked_in_at: null },
+  ],
 };
-const event = { id: 3, name: 'Gig', starts_at: '2026-12-31T19:00:00Z', venue: 'Hall', currency: 'THB' } as TicketEvent;
+const event = {
+  id: 3,
+  name: 'Gig',
+  starts_at: '2026-12-31T19:00:00Z',
+  venue: 'Hall',
+  currency: 'THB',
+} as TicketEvent;
 
 describe('MyBookings', () => {
   let fixture: ComponentFixture<MyBookings>;
   let cancel: ReturnType<typeof vi.fn>;
-  const q = (testId: string) => fixture.nativeElement.querySelector(`[data-testid="${testId}"]`) as HTMLElement | null;
+  const q = (testId: string) =>
+    fixture.nativeElement.querySelector(`[data-testid="${testId}"]`) as HTMLElement | null;
 
   beforeEach(async () => {
     cancel = vi.fn(() =>
@@ -28,7 +42,13 @@ describe('MyBookings', () => {
       providers: [
         provideRouter([]),
         provideTestTranslations(),
-        { provide: BookingsApi, useValue: { list: () => of({ items: [booking], total: 1, limit: 200, offset: 0 }), cancel } },
+        {
+          provide: BookingsApi,
+          useValue: {
+            list: () => of({ items: [booking], total: 1, limit: 200, offset: 0 }),
+            cancel,
+          },
+        },
         { provide: EventsApi, useValue: { get: () => of(event) } },
       ],
     });

@@ -38,7 +38,9 @@ export class MyBookings {
     this.error.set(null);
     try {
       const cancelled = await firstValueFrom(this.bookingsApi.cancel(booking.id));
-      this.bookings.update((list) => list?.map((b) => (b.id === cancelled.id ? cancelled : b)) ?? null);
+      this.bookings.update(
+        (list) => list?.map((b) => (b.id === cancelled.id ? cancelled : b)) ?? null,
+      );
     } catch (caught) {
       this.error.set(errorMessage(this.translate, toApiError(caught)));
     } finally {
@@ -63,6 +65,8 @@ export class MyBookings {
     const found = await Promise.all(
       ids.map((id) => firstValueFrom(this.eventsApi.get(id)).catch(() => null)),
     );
-    this.events.set(new Map(found.filter((e): e is TicketEvent => e !== null).map((e) => [e.id, e])));
+    this.events.set(
+      new Map(found.filter((e): e is TicketEvent => e !== null).map((e) => [e.id, e])),
+    );
   }
 }

@@ -1,8 +1,12 @@
 import { isRetryable, newIdempotencyKey, retryDelayMs, RetryPolicy } from './retry-policy';
 
 const policy = (random: number): RetryPolicy => ({
-  maxRetries: 3, baseDelayMs: 400, maxDelayMs: 5000,
-  sleep: async () => undefined, random: () => random, newKey: () => 'k',
+  maxRetries: 3,
+  baseDelayMs: 400,
+  maxDelayMs: 5000,
+  sleep: async () => undefined,
+  random: () => random,
+  newKey: () => 'k',
 });
 
 describe('retry policy', () => {
@@ -23,8 +27,20 @@ describe('retry policy', () => {
   });
 
   it('honours Retry-After up to the cap', () => {
-    expect(retryDelayMs(0, { status: 503, code: 'unavailable', detail: '', retryAfterSeconds: 2 }, policy(0))).toBe(2000);
-    expect(retryDelayMs(0, { status: 503, code: 'unavailable', detail: '', retryAfterSeconds: 60 }, policy(0))).toBe(5000);
+    expect(
+      retryDelayMs(
+        0,
+        { status: 503, code: 'unavailable', detail: '', retryAfterSeconds: 2 },
+        policy(0),
+      ),
+    ).toBe(2000);
+    expect(
+      retryDelayMs(
+        0,
+        { status: 503, code: 'unavailable', detail: '', retryAfterSeconds: 60 },
+        policy(0),
+      ),
+    ).toBe(5000);
   });
 
   it('makes distinct 32-character keys', () => {

@@ -6,7 +6,14 @@ import QRCode from 'qrcode';
   selector: 'app-ticket-qr',
   template: `
     @if (src(); as src) {
-      <img class="qr" [src]="src" [attr.alt]="'QR ' + code()" width="148" height="148" data-testid="ticket-qr" />
+      <img
+        class="qr"
+        [src]="src"
+        [attr.alt]="'QR ' + code()"
+        width="148"
+        height="148"
+        data-testid="ticket-qr"
+      />
     }
   `,
 })
@@ -19,7 +26,8 @@ export class TicketQr {
       const code = this.code();
       QRCode.toString(code, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' })
         .then((svg) => {
-          if (this.code() === code) this.src.set(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`);
+          if (this.code() === code)
+            this.src.set(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`);
         })
         .catch(() => this.src.set(null));
     });

@@ -5,7 +5,11 @@ describe('toApiError', () => {
   it('reads detail, code and available from a sold_out body', () => {
     const error = new HttpErrorResponse({
       status: 409,
-      error: { detail: 'Tickets are no longer available. Please try again.', code: 'sold_out', available: 2 },
+      error: {
+        detail: 'Tickets are no longer available. Please try again.',
+        code: 'sold_out',
+        available: 2,
+      },
     });
     expect(toApiError(error)).toEqual({
       status: 409,

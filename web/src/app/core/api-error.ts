@@ -31,7 +31,9 @@ export function toApiError(error: unknown): ApiError {
 }
 
 function field(body: unknown, name: string): unknown {
-  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return typeof body === 'object' && body !== null
+    ? (body as Record<string, unknown>)[name]
+    : undefined;
 }
 
 function readString(body: unknown, name: string): string | undefined {
@@ -50,7 +52,9 @@ function readDetail(body: unknown): string | undefined {
   if (typeof detail === 'string') return detail;
   if (Array.isArray(detail)) {
     return detail
-      .map((item) => (typeof item === 'string' ? item : (readString(item, 'msg') ?? JSON.stringify(item))))
+      .map((item) =>
+        typeof item === 'string' ? item : (readString(item, 'msg') ?? JSON.stringify(item)),
+      )
       .join('; ');
   }
   return undefined;

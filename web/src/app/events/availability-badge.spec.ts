@@ -4,7 +4,10 @@ import { AvailabilityBadge } from './availability-badge';
 
 describe('AvailabilityBadge', () => {
   async function text(available: number, capacity = 100): Promise<string> {
-    TestBed.configureTestingModule({ imports: [AvailabilityBadge], providers: [provideTestTranslations()] });
+    TestBed.configureTestingModule({
+      imports: [AvailabilityBadge],
+      providers: [provideTestTranslations()],
+    });
     const fixture = TestBed.createComponent(AvailabilityBadge);
     fixture.componentRef.setInput('event', { available, capacity });
     await fixture.whenStable();

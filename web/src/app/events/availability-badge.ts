@@ -8,9 +8,16 @@ import { TicketEvent } from '../core/models';
   imports: [TranslatePipe],
   template: `
     @if (soldOut()) {
-      <span class="badge badge-danger" data-testid="availability">{{ 'events.soldOut' | translate }}</span>
+      <span class="badge badge-danger" data-testid="availability">{{
+        'events.soldOut' | translate
+      }}</span>
     } @else {
-      <span class="badge" [class.badge-warn]="fewLeft()" [class.badge-ok]="!fewLeft()" data-testid="availability">
+      <span
+        class="badge"
+        [class.badge-warn]="fewLeft()"
+        [class.badge-ok]="!fewLeft()"
+        data-testid="availability"
+      >
         {{ 'events.left' | translate: { count: event().available } }}
       </span>
     }

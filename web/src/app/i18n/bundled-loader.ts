@@ -1,3 +1,4 @@
+import { Injectable } from '@angular/core';
 import { TranslateLoader, TranslationObject } from '@ngx-translate/core';
 import { Observable, of } from 'rxjs';
 import { EN } from './en';
@@ -6,6 +7,7 @@ import { TH } from './th';
 const BUNDLED: Record<string, TranslationObject> = { en: EN, th: TH };
 
 /** Translations ship inside the bundle: two small tables, no extra request, no flash of keys. */
+@Injectable()
 export class BundledTranslateLoader implements TranslateLoader {
   getTranslation(lang: string): Observable<TranslationObject> {
     return of(BUNDLED[lang] ?? EN);

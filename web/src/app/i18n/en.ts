@@ -4,7 +4,14 @@
  */
 export const EN = {
   app: { name: 'Ticketing' },
-  nav: { events: 'Events', bookings: 'My bookings', admin: 'Admin', signIn: 'Sign in', signUp: 'Sign up', signOut: 'Sign out' },
+  nav: {
+    events: 'Events',
+    bookings: 'My bookings',
+    admin: 'Admin',
+    signIn: 'Sign in',
+    signUp: 'Sign up',
+    signOut: 'Sign out',
+  },
   lang: { en: 'EN', th: 'ไทย' },
   common: {
     loading: 'Loading…',
@@ -46,7 +53,13 @@ export const EN = {
     yesCancel: 'Yes, cancel',
     keep: 'Keep it',
   },
-  status: { CONFIRMED: 'Confirmed', CANCELLED: 'Cancelled', VALID: 'Valid', USED: 'Used', VOID: 'Void' },
+  status: {
+    CONFIRMED: 'Confirmed',
+    CANCELLED: 'Cancelled',
+    VALID: 'Valid',
+    USED: 'Used',
+    VOID: 'Void',
+  },
   auth: {
     signIn: 'Sign in',
     signingIn: 'Signing in…',

@@ -3,7 +3,14 @@ import { Translations } from './en';
 /** Thai. Typed against the English table so a missing key fails the build. */
 export const TH: Translations & { errors: Record<string, string> } = {
   app: { name: 'จองตั๋ว' },
-  nav: { events: 'งานทั้งหมด', bookings: 'การจองของฉัน', admin: 'ผู้ดูแล', signIn: 'เข้าสู่ระบบ', signUp: 'สมัครสมาชิก', signOut: 'ออกจากระบบ' },
+  nav: {
+    events: 'งานทั้งหมด',
+    bookings: 'การจองของฉัน',
+    admin: 'ผู้ดูแล',
+    signIn: 'เข้าสู่ระบบ',
+    signUp: 'สมัครสมาชิก',
+    signOut: 'ออกจากระบบ',
+  },
   lang: { en: 'EN', th: 'ไทย' },
   common: {
     loading: 'กำลังโหลด…',
@@ -45,7 +52,13 @@ export const TH: Translations & { errors: Record<string, string> } = {
     yesCancel: 'ใช่ ยกเลิก',
     keep: 'ไม่ยกเลิก',
   },
-  status: { CONFIRMED: 'ยืนยันแล้ว', CANCELLED: 'ยกเลิกแล้ว', VALID: 'ใช้ได้', USED: 'ใช้แล้ว', VOID: 'เป็นโมฆะ' },
+  status: {
+    CONFIRMED: 'ยืนยันแล้ว',
+    CANCELLED: 'ยกเลิกแล้ว',
+    VALID: 'ใช้ได้',
+    USED: 'ใช้แล้ว',
+    VOID: 'เป็นโมฆะ',
+  },
   auth: {
     signIn: 'เข้าสู่ระบบ',
     signingIn: 'กำลังเข้าสู่ระบบ…',

@@ -8,7 +8,9 @@ export class MoneyPipe implements PipeTransform {
   transform(amount: string | number, currency: string, lang: string): string {
     const value = typeof amount === 'number' ? amount : Number(amount);
     try {
-      return new Intl.NumberFormat(LOCALES[lang] ?? lang, { style: 'currency', currency }).format(value);
+      return new Intl.NumberFormat(LOCALES[lang] ?? lang, { style: 'currency', currency }).format(
+        value,
+      );
     } catch {
       return `${amount} ${currency}`;
     }
@@ -22,7 +24,14 @@ export class WhenPipe implements PipeTransform {
     if (!iso) return '';
     const options: Intl.DateTimeFormatOptions =
       style === 'full'
-        ? { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }
+        ? {
+            weekday: 'short',
+            day: 'numeric',
+            month: 'short',
+            year: 'numeric',
+            hour: '2-digit',
+            minute: '2-digit',
+          }
         : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
     return new Intl.DateTimeFormat(LOCALES[lang] ?? lang, options).format(new Date(iso));
   }
