@@ -88,6 +88,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # Only the framework raises a bare 400, when it cannot even parse a body (JSON that is
+            # not UTF-8, a broken form): malformed input, which the contract answers with 422.
+            detail = [{"type": "body_unparsable", "loc": ["body"], "msg": str(error.detail)}]
+            return error_response(422, "validation_error", detail)
         code = getattr(error, "code", None) or _HTTP_CODES.get(error.status_code, "error")
         return error_response(error.status_code, code, error.detail, dict(error.headers or {}) or None)
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer, StringConstraints, model_validator
+from annotated_types import Ge, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from ticketing.domain.models import Booking, Event, Ticket, User
 
@@ -24,6 +38,27 @@ def _storable(value: str) -> str:
     return value
 
 
+# A price sent as text: plain digits, at most two places (what the web app's form allows). The
+# pattern is enforced, not only documented, so the OpenAPI schema says exactly what is accepted.
+_MONEY_TEXT = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
+
+
+def _money_text(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(_MONEY_TEXT, value):
+        raise ValueError('must be a decimal string with at most 2 places, like "1500.00"')
+    return value
+
+
+_DATE_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _date_time_text(value: object) -> object:
+    # Left alone, pydantic would also take 0, 1.5e9 or "2026-01-01" (a date) as a time.
+    if (isinstance(value, str) and _DATE_TIME_TEXT.match(value)) or isinstance(value, datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date and time, like 2026-12-31T19:00:00Z")
+
+
 def _utc(value: datetime) -> datetime:
     try:
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
@@ -31,12 +66,29 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("date is out of range") from None
 
 
+def _plain_digits(value: object) -> object:
+    # Ids in paths and queries arrive as text; int() would also read "+1", " 1", "1_0" and "1.0".
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a positive integer written in digits")
+    return value
+
+
 Text = Annotated[str, AfterValidator(_storable)]
 # JSON integers only: "2", 2.0 and true are not quantities or ids.
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
-Money = Annotated[Decimal, Field(ge=0, le=1_000_000, max_digits=9, decimal_places=2, allow_inf_nan=False)]
+# An id in a URL (path or query): digits only, in range. Routers wrap it in Path() or Query().
+DigitsId = Annotated[int, Ge(1), Le(MAX_ID), BeforeValidator(_plain_digits)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_text),
+    Field(ge=0, le=1_000_000, max_digits=9, decimal_places=2, allow_inf_nan=False),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1_000_000},
+        {"type": "string", "pattern": _MONEY_TEXT},
+    ]}),
+]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json")]
-Instant = Annotated[datetime, AfterValidator(_utc)]
+Instant = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
 
@@ -87,14 +139,15 @@ _NULLABLE_IN_PATCH = {"description", "venue"}
 
 
 class EventPatch(Strict):
-    name: Name | None = None
+    # Only description and venue may be null (meaning ""); the schema hides the others' None.
+    name: Name | SkipJsonSchema[None] = None
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     venue: Annotated[Text, StringConstraints(max_length=200)] | None = None
-    starts_at: Instant | None = None
-    capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
-    price: Money | None = None
-    currency: Currency | None = None
-    max_per_booking: Annotated[int, Field(ge=1, le=100, strict=True)] | None = None
+    starts_at: Instant | SkipJsonSchema[None] = None
+    capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | SkipJsonSchema[None] = None
+    price: Money | SkipJsonSchema[None] = None
+    currency: Currency | SkipJsonSchema[None] = None
+    max_per_booking: Annotated[int, Field(ge=1, le=100, strict=True)] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> EventPatch:
@@ -190,6 +243,24 @@ class ErrorOut(BaseModel):
 
 class SoldOutOut(ErrorOut):
     available: int
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+# What any API operation may answer besides its own outcomes; routers declare these for OpenAPI.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "payload_too_large: the body is over 64 KiB"},
+    422: {"model": ErrorOut, "description": "validation_error: malformed or invalid input"},
+    503: {"model": ErrorOut, "description": "unavailable: the database cannot be reached", "headers": _RETRY_AFTER},
+}
+UNAUTHENTICATED: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "not_authenticated: missing, malformed, expired or forged token",
+    "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}},
+}
+TOO_MANY_REQUESTS: dict[str, Any] = {
+    "model": ErrorOut, "description": "too_many_requests: too many failed sign-ins", "headers": _RETRY_AFTER,
+}
 
 
 class HealthOut(BaseModel):

@@ -10,10 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 
 from ticketing.api.deps import CurrentUser, ServicesDep
-from ticketing.api.schemas import ErrorOut, RegisterIn, TokenOut, UserOut
+from ticketing.api.schemas import (
+    COMMON_ERRORS,
+    TOO_MANY_REQUESTS,
+    UNAUTHENTICATED,
+    ErrorOut,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+)
 from ticketing.app import accounts
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], responses=COMMON_ERRORS)
 
 
 @router.post(
@@ -29,7 +37,7 @@ async def register(body: RegisterIn, services: ServicesDep) -> UserOut:
 
 @router.post(
     "/auth/token", response_model=TokenOut,
-    responses={401: {"model": ErrorOut}, 429: {"model": ErrorOut, "description": "too_many_requests"}},
+    responses={401: {"model": ErrorOut, "description": "invalid_credentials"}, 429: TOO_MANY_REQUESTS},
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, services: ServicesDep
@@ -54,6 +62,6 @@ async def token(
     )
 
 
-@router.get("/users/me", response_model=UserOut, responses={401: {"model": ErrorOut}})
+@router.get("/users/me", response_model=UserOut, responses={401: UNAUTHENTICATED})
 async def me(user: CurrentUser) -> UserOut:
     return UserOut.of(user)

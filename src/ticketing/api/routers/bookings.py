@@ -9,20 +9,29 @@ from fastapi import APIRouter, Path, Query
 
 from ticketing.api import metrics
 from ticketing.api.deps import CurrentUser, IdempotencyKey, PageDep, StoreDep
-from ticketing.api.schemas import MAX_ID, BookingIn, BookingOut, ErrorOut, ListOut, SoldOutOut
+from ticketing.api.schemas import (
+    COMMON_ERRORS,
+    UNAUTHENTICATED,
+    BookingIn,
+    BookingOut,
+    DigitsId,
+    ErrorOut,
+    ListOut,
+    SoldOutOut,
+)
 from ticketing.app import bookings
 from ticketing.domain.errors import DomainError
 
-router = APIRouter(prefix="/bookings", tags=["bookings"])
-BookingId = Annotated[int, Path(ge=1, le=MAX_ID)]
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+router = APIRouter(prefix="/bookings", tags=["bookings"], responses=COMMON_ERRORS)
+BookingId = Annotated[DigitsId, Path()]
+OptionalId = Annotated[DigitsId | None, Query()]
 
 
 @router.post(
     "", status_code=201, response_model=BookingOut,
     responses={
-        400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut},
-        404: {"model": ErrorOut}, 409: {"model": SoldOutOut}, 503: {"model": ErrorOut},
+        400: {"model": ErrorOut}, 401: UNAUTHENTICATED, 403: {"model": ErrorOut},
+        404: {"model": ErrorOut}, 409: {"model": SoldOutOut | ErrorOut},
     },
 )
 async def book(
@@ -40,7 +49,7 @@ async def book(
     return BookingOut.of(booking)
 
 
-@router.get("", response_model=ListOut[BookingOut], responses={401: {"model": ErrorOut}})
+@router.get("", response_model=ListOut[BookingOut], responses={401: UNAUTHENTICATED})
 async def list_bookings(
     user: CurrentUser, store: StoreDep, page: PageDep, event_id: OptionalId = None, user_id: OptionalId = None
 ) -> ListOut[BookingOut]:
@@ -48,14 +57,14 @@ async def list_bookings(
     return ListOut(items=[BookingOut.of(b) for b in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{booking_id}", response_model=BookingOut, responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}})
+@router.get("/{booking_id}", response_model=BookingOut, responses={401: UNAUTHENTICATED, 404: {"model": ErrorOut}})
 async def get_booking(booking_id: BookingId, user: CurrentUser, store: StoreDep) -> BookingOut:
     return BookingOut.of(await bookings.get_booking(store, user, booking_id))
 
 
 @router.post(
     "/{booking_id}/cancel", response_model=BookingOut,
-    responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    responses={401: UNAUTHENTICATED, 404: {"model": ErrorOut}},
 )
 async def cancel_booking(booking_id: BookingId, user: CurrentUser, store: StoreDep) -> BookingOut:
     return BookingOut.of(await bookings.cancel_booking(store, user, booking_id))

@@ -7,13 +7,22 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from ticketing.api.deps import CurrentUser, PageDep, ServicesDep, StoreDep
-from ticketing.api.schemas import MAX_ID, ErrorOut, EventIn, EventOut, EventPatch, ListOut
+from ticketing.api.schemas import (
+    COMMON_ERRORS,
+    UNAUTHENTICATED,
+    DigitsId,
+    ErrorOut,
+    EventIn,
+    EventOut,
+    EventPatch,
+    ListOut,
+)
 from ticketing.app import events
 from ticketing.app.ports import NewEvent
 
-router = APIRouter(prefix="/events", tags=["events"])
-EventId = Annotated[int, Path(ge=1, le=MAX_ID)]
-_ADMIN_ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+router = APIRouter(prefix="/events", tags=["events"], responses=COMMON_ERRORS)
+EventId = Annotated[DigitsId, Path()]
+_ADMIN_ERRORS = {401: UNAUTHENTICATED, 403: {"model": ErrorOut}}
 
 
 @router.get("", response_model=ListOut[EventOut])

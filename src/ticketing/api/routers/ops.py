@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from ticketing.api import metrics
 from ticketing.api.deps import ServicesDep
 from ticketing.api.errors import unavailable_response
-from ticketing.api.schemas import ErrorOut, HealthOut
+from ticketing.api.schemas import COMMON_ERRORS, HealthOut
 
 router = APIRouter(tags=["operations"])
 
@@ -17,7 +17,7 @@ async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", response_model=HealthOut, responses={503: {"model": ErrorOut}})
+@router.get("/readyz", response_model=HealthOut, responses={503: COMMON_ERRORS[503]})
 async def readyz(services: ServicesDep) -> HealthOut | Response:
     if await services.db.ping(timeout=services.settings.connect_timeout):
         return HealthOut(status="ok")
