@@ -45,6 +45,13 @@ def run_cli(database_url: str, *args: str, env: dict[str, str] | None = None) ->
     return done.stdout
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 class ServerProcess:
     def __init__(self, database_url: str, workers: int = 1, env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
         self.database_url = database_url
@@ -77,9 +84,11 @@ class ServerProcess:
         raise TimeoutError(f"server at {self.url} not ready in {timeout}s")
 
     def worker_pids(self) -> list[int]:
+        """The serving processes (multiprocessing's resource tracker is a child too: left out)."""
         assert self.process is not None
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        return [pid for pid in pids if b"spawn_main" in _cmdline(pid)]
 
     def kill(self) -> None:
         """SIGKILL the whole server (supervisor and workers): a crash, not a shutdown."""
