@@ -8,21 +8,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, postgres_available
+from tests.support.databases import create_pg_database, drop_pg_database, require_postgres
 from tests.support.server import TEST_ENV
 from ticketing.api.app import create_app
 from ticketing.config import Settings
 from ticketing.db.migrate import upgrade
 
 BACKENDS = ("sqlite", "postgres")
-
-
-def require_postgres() -> None:
-    if not postgres_available():
-        message = "PostgreSQL at 127.0.0.1:5432 is not reachable"
-        if IN_CI:
-            pytest.fail(f"{message} (CI=true: a missing database is a failure)")
-        pytest.skip(message)
 
 
 def make_database(backend: str, tmp_dir) -> str:  # type: ignore[no-untyped-def]

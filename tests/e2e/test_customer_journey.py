@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.pages import book, by, open_event, sign_in
+from tests.e2e.pages import book, by, sign_in
 
 pytestmark = pytest.mark.e2e
 

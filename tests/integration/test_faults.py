@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import IN_CI, create_pg_database, drop_pg_database
+from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, require_postgres
 from tests.support.faults import (
     ThrowawayPostgres,
     admin_token,
@@ -26,7 +26,6 @@ from tests.support.faults import (
     make_admin,
     pg_bindir,
     read_db_state,
-    require_postgres,
     unexpected_answers,
 )
 from tests.support.server import ServerProcess

@@ -21,22 +21,19 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, postgres_available
+from tests.support.databases import temporary_database
 from tests.support.server import ServerProcess
+from tests.support.snapshots import Rows, table_rows
 from ticketing.api.app import create_app
 from ticketing.app.accounts import create_admin
 from ticketing.config import Settings
-from ticketing.db import tables
 from ticketing.db.migrate import upgrade
 
 SECRET = "hostile-tests-secret-key-long-enough-for-hs256"
@@ -51,20 +48,8 @@ LEAKS = ("Traceback", 'File "', "sqlalchemy", "asyncpg", "aiosqlite", "sqlite3",
 # -- fixtures ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def hostile_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("hostile") / "hostile.db"
-        yield f"sqlite:///{path}"
-        return
-    if not postgres_available():
-        if IN_CI:
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is not reachable (CI=true: a missing database is a failure)")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    url = create_pg_database("ticketing_hostile")
-    try:
+    with temporary_database(request.param, tmp_path_factory.mktemp("hostile"), "ticketing_hostile") as url:
         yield url
-    finally:
-        drop_pg_database(url)
-
 
 @dataclass
 class Api:
@@ -123,17 +108,8 @@ async def api(hostile_database_url: str) -> AsyncIterator[Api]:
     await services.db.dispose()
 
 
-async def snapshot(api: Api) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the tables a request could create or change (sign-in failures aside)."""
-
-    async def read(conn: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
-        rows = {}
-        for table in (tables.users, tables.events, tables.bookings, tables.tickets):
-            result = await conn.execute(select(table).order_by(table.c.id))
-            rows[table.name] = [tuple(row) for row in result]
-        return rows
-
-    return await api.app.state.services.db.read(read)  # type: ignore[no-any-return]
+async def snapshot(api: Api) -> Rows:
+    return await table_rows(api.app.state.services.db)
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

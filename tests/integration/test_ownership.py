@@ -11,20 +11,17 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, postgres_available
+from tests.support.databases import temporary_database
+from tests.support.snapshots import Rows, table_rows
 from ticketing.api.app import create_app
 from ticketing.app.accounts import create_admin
 from ticketing.config import Settings
-from ticketing.db import tables
 from ticketing.db.migrate import upgrade
 
 SECRET = "ownership-tests-secret-key-long-enough-for-hs256"
@@ -33,20 +30,8 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def ownership_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("ownership") / "ownership.db"
-        yield f"sqlite:///{path}"
-        return
-    if not postgres_available():
-        if IN_CI:
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is not reachable (CI=true: a missing database is a failure)")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    url = create_pg_database("ticketing_ownership")
-    try:
+    with temporary_database(request.param, tmp_path_factory.mktemp("ownership"), "ticketing_ownership") as url:
         yield url
-    finally:
-        drop_pg_database(url)
-
 
 @dataclass
 class Customer:
@@ -104,15 +89,8 @@ async def world(ownership_database_url: str) -> AsyncIterator[World]:
     await services.db.dispose()
 
 
-async def snapshot(world: World) -> dict[str, list[tuple[Any, ...]]]:
-    async def read(conn: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
-        rows = {}
-        for table in (tables.users, tables.events, tables.bookings, tables.tickets):
-            result = await conn.execute(select(table).order_by(table.c.id))
-            rows[table.name] = [tuple(row) for row in result]
-        return rows
-
-    return await world.app.state.services.db.read(read)  # type: ignore[no-any-return]
+async def snapshot(world: World) -> Rows:
+    return await table_rows(world.app.state.services.db)
 
 
 def assert_refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, postgres_available
+from tests.support.databases import temporary_database
 from ticketing.api.app import create_app
 from ticketing.app.accounts import create_admin, register
 from ticketing.app.ports import NewEvent
@@ -106,20 +105,8 @@ async def _seed(url: str) -> str:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def fuzz_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("schemathesis") / "fuzz.db"
-        yield f"sqlite:///{path}"
-        return
-    if not postgres_available():
-        if IN_CI:
-            pytest.fail("PostgreSQL is not reachable, and CI requires it")
-        pytest.skip("PostgreSQL is not reachable")
-    url = create_pg_database("ticketing_fuzz")
-    try:
+    with temporary_database(request.param, tmp_path_factory.mktemp("schemathesis"), "ticketing_fuzz") as url:
         yield url
-    finally:
-        drop_pg_database(url)
-
 
 @pytest.fixture(scope="module")
 def fuzz_target(fuzz_database_url: str) -> Iterator[tuple[str, FastAPI]]:

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from rich.console import Console
 
-from tests.support.databases import create_pg_database, drop_pg_database
+from tests.support.databases import create_pg_database, drop_pg_database, require_postgres
 from tests.support.faults import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -24,7 +24,6 @@ from tests.support.faults import (
     create_event,
     make_admin,
     read_db_state,
-    require_postgres,
 )
 from tests.support.server import TICKETING, ServerProcess, cli_env, free_port
 from ticketing.storm import Answer, Api, QuantityPlan, Storm, checks, register_accounts

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg
+import pytest
 
 PG_ADMIN_URL = os.environ.get("TICKETING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -41,3 +45,27 @@ def create_pg_database(prefix: str = "ticketing_test") -> str:
 def drop_pg_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def require_postgres() -> None:
+    """Skips without PostgreSQL on a developer's machine; with CI=true its absence is a failure."""
+    if postgres_available():
+        return
+    message = "PostgreSQL at 127.0.0.1:5432 is not reachable"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing database is a failure)")
+    pytest.skip(message)
+
+
+@contextmanager
+def temporary_database(backend: str, tmp_dir: Path, prefix: str = "ticketing_test") -> Iterator[str]:
+    """An empty database (not migrated) of either backend, removed afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_dir / f'{prefix}.db'}"
+        return
+    require_postgres()
+    url = create_pg_database(prefix)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)

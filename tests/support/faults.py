@@ -18,10 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 from sqlalchemy.engine import make_url
 
-from tests.support.databases import IN_CI, postgres_available
 from tests.support.server import ServerProcess, free_port, run_cli
 from ticketing.storm import Api
 from ticketing.storm.accounts import sign_in
@@ -30,15 +28,6 @@ from ticketing.storm.runner import Outcome
 ADMIN_EMAIL = "storm-admin@example.com"
 ADMIN_PASSWORD = "storm-admin-password"
 LIVE = ("VALID", "USED")
-
-
-def require_postgres() -> None:
-    """Skips without PostgreSQL on a developer's machine; in CI its absence is a failure."""
-    if postgres_available():
-        return
-    if IN_CI:
-        pytest.fail("PostgreSQL is not reachable, and CI=true: PostgreSQL tests must run in CI")
-    pytest.skip("PostgreSQL is not reachable")
 
 
 # -- the database's own view --------------------------------------------------------------------
