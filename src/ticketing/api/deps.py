@@ -17,14 +17,14 @@ from ticketing.domain.models import User
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-def _store(services: ServicesDep) -> SqlStore:
+async def _store(services: ServicesDep) -> SqlStore:
     return services.store
 
 

@@ -47,20 +47,26 @@ async def book_tickets(
         if await store.users.get(target) is None:
             raise UserNotFound()
     request = BookingRequest(caller.id, target, event_id, quantity, idempotency_key)
-    if idempotency_key is not None:
-        existing = await store.bookings.by_key(caller.id, idempotency_key)
-        if existing is not None:
-            return _replay(existing, request)
-
+    # No read of the idempotency key up front: a repeated key makes the insert fail on the
+    # unique (created_by, idempotency_key) index, and that path answers the replay below. The
+    # key is read here only when the request is refused, so a replay of an earlier success
+    # still answers that success.
     event = await store.events.get(event_id)
+    refusal: Exception | None = None
     if event is None:
-        raise EventNotFound()
-    if quantity > event.max_per_booking:
-        raise QuantityAboveLimit(event.max_per_booking)
-    if not event.sales_open(now):
-        raise SalesClosed()
-    if event.available < quantity:
-        raise TicketsSoldOut(event.available)
+        refusal = EventNotFound()
+    elif quantity > event.max_per_booking:
+        refusal = QuantityAboveLimit(event.max_per_booking)
+    elif not event.sales_open(now):
+        refusal = SalesClosed()
+    elif event.available < quantity:
+        refusal = TicketsSoldOut(event.available)
+    if refusal is not None:
+        if idempotency_key is not None:
+            existing = await store.bookings.by_key(caller.id, idempotency_key)
+            if existing is not None:
+                return _replay(existing, request)
+        raise refusal
 
     try:
         return await store.bookings.book(request, [new_ticket_code() for _ in range(quantity)], now)
