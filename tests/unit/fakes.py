@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ticketing.app.ports import DuplicateIdempotencyKey, NewEvent, Page
-from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound, TicketsSoldOut
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
+from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound
 from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Event, Role, Ticket, TicketStatus, User
 
 
@@ -88,16 +88,16 @@ class FakeBookings:
         self._ids = itertools.count(1)
         self._ticket_ids = itertools.count(1)
         self.book_calls = 0
+        self.writes = 0
 
     async def book(self, request: BookingRequest, codes: list[str], at: datetime) -> Booking:
         self.book_calls += 1
         if request.idempotency_key and (request.caller_id, request.idempotency_key) in self.keys:
             raise DuplicateIdempotencyKey()
         event = self.events.rows.get(request.event_id)
-        if event is None:
-            raise EventNotFound()
-        if event.tickets_sold + request.quantity > event.capacity:
-            raise TicketsSoldOut(event.available)
+        if event is None or event.refusal(request.quantity, at) is not None:
+            raise BookingRefused()
+        self.writes += 1
         self.events.rows[event.id] = replace(event, tickets_sold=event.tickets_sold + request.quantity)
         booking_id = next(self._ids)
         tickets = tuple(

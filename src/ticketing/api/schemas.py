@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from ticketing.domain.models import Booking, Event, Ticket, User
+from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, Event, Ticket, User
 
 MAX_ID = 2**63 - 1
 
@@ -132,7 +132,7 @@ class EventIn(Strict):
     capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
     price: Money
     currency: Currency | None = None
-    max_per_booking: Annotated[int, Field(ge=1, le=100, strict=True)] = 10
+    max_per_booking: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_BOOKING, strict=True)] = 10
 
 
 _NULLABLE_IN_PATCH = {"description", "venue"}
@@ -147,7 +147,7 @@ class EventPatch(Strict):
     capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | SkipJsonSchema[None] = None
     price: Money | SkipJsonSchema[None] = None
     currency: Currency | SkipJsonSchema[None] = None
-    max_per_booking: Annotated[int, Field(ge=1, le=100, strict=True)] | SkipJsonSchema[None] = None
+    max_per_booking: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_BOOKING, strict=True)] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> EventPatch:

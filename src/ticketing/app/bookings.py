@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ticketing.app.ports import DuplicateIdempotencyKey, Page, Store
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, Page, Store
 from ticketing.domain.errors import (
     BookingNotFound,
+    DomainError,
     EventNotFound,
     Forbidden,
     IdempotencyKeyMismatch,
-    QuantityAboveLimit,
     RequestInProgress,
-    SalesClosed,
     TicketsSoldOut,
     UserNotFound,
 )
-from ticketing.domain.models import Booking, BookingRequest, User, new_ticket_code
+from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, BookingRequest, User, new_ticket_code
 
 
 def _replay(existing: Booking, request: BookingRequest) -> Booking:
@@ -37,8 +36,10 @@ async def book_tickets(
 ) -> Booking:
     """Books all of ``quantity`` or nothing.
 
-    The reads here only check rules and refuse early; the booking itself is one atomic write
-    that re-checks capacity in the database, so a stale read can never cause an oversell.
+    The write comes first and is the only check that counts: one atomic statement that books
+    only while the event's rules and its capacity allow (the database's trigger re-checks
+    capacity under the row lock). The event is read only to explain a refusal, so a stale
+    read can never cause an oversell, and a successful booking costs no read at all.
     """
     target = caller.id if user_id is None else user_id
     if target != caller.id:
@@ -47,35 +48,37 @@ async def book_tickets(
         if await store.users.get(target) is None:
             raise UserNotFound()
     request = BookingRequest(caller.id, target, event_id, quantity, idempotency_key)
-    # No read of the idempotency key up front: a repeated key makes the insert fail on the
-    # unique (created_by, idempotency_key) index, and that path answers the replay below. The
-    # key is read here only when the request is refused, so a replay of an earlier success
-    # still answers that success.
-    event = await store.events.get(event_id)
-    refusal: Exception | None = None
-    if event is None:
-        refusal = EventNotFound()
-    elif quantity > event.max_per_booking:
-        refusal = QuantityAboveLimit(event.max_per_booking)
-    elif not event.sales_open(now):
-        refusal = SalesClosed()
-    elif event.available < quantity:
-        refusal = TicketsSoldOut(event.available)
-    if refusal is not None:
-        if idempotency_key is not None:
-            existing = await store.bookings.by_key(caller.id, idempotency_key)
-            if existing is not None:
-                return _replay(existing, request)
-        raise refusal
+    for _ in range(_ATTEMPTS):
+        try:
+            if quantity > MAX_TICKETS_PER_BOOKING:  # no event allows it: no codes, no write
+                raise BookingRefused()
+            return await store.bookings.book(request, [new_ticket_code() for _ in range(quantity)], now)
+        except DuplicateIdempotencyKey:
+            # A repeated key fails on the unique index before anything is sold.
+            return await _replay_by_key(store, request, RequestInProgress())
+        except BookingRefused:
+            event = await store.events.get(event_id)
+            refusal = EventNotFound() if event is None else event.refusal(quantity, now)
+        if refusal is not None:
+            if idempotency_key is not None:
+                # A replay of an earlier success answers that success, sold out or not.
+                return await _replay_by_key(store, request, refusal)
+            raise refusal
+        # Refused, yet nothing refuses now: tickets were released in between. Try again.
+    assert event is not None
+    raise TicketsSoldOut(event.available)
 
-    try:
-        return await store.bookings.book(request, [new_ticket_code() for _ in range(quantity)], now)
-    except DuplicateIdempotencyKey:
-        assert idempotency_key is not None
-        existing = await store.bookings.by_key(caller.id, idempotency_key)
-        if existing is None:
-            raise RequestInProgress() from None
-        return _replay(existing, request)
+
+# A booking refused for a reason that is gone a moment later is tried this many times in all.
+_ATTEMPTS = 3
+
+
+async def _replay_by_key(store: Store, request: BookingRequest, otherwise: DomainError) -> Booking:
+    assert request.idempotency_key is not None
+    existing = await store.bookings.by_key(request.caller_id, request.idempotency_key)
+    if existing is None:
+        raise otherwise
+    return _replay(existing, request)
 
 
 async def list_bookings(

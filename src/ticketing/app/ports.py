@@ -32,6 +32,10 @@ class DuplicateIdempotencyKey(Exception):
     """Another booking already holds this (caller, key): the caller replays it."""
 
 
+class BookingRefused(Exception):
+    """The write booked nothing: the event is missing or its rules refused. Nothing was written."""
+
+
 class Users(Protocol):
     async def add(self, email: str, name: str, password_hash: str, role: Role) -> User: ...
     async def get(self, user_id: int) -> User | None: ...
@@ -56,7 +60,9 @@ class Events(Protocol):
 
 class Bookings(Protocol):
     async def book(self, request: BookingRequest, codes: list[str], at: datetime) -> Booking:
-        """Books atomically. Raises TicketsSoldOut, EventNotFound or DuplicateIdempotencyKey."""
+        """Books atomically if the event exists, sales are open, the quantity is within its limit
+        and the tickets are there; else raises BookingRefused (or TicketsSoldOut when the
+        database's own guard refused), or DuplicateIdempotencyKey."""
         ...
 
     async def by_key(self, caller_id: int, key: str) -> Booking | None: ...

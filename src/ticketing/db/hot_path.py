@@ -1,6 +1,9 @@
 """The booking write: the one place where tickets are sold.
 
-The application never writes ``tickets_sold``. It inserts the booking and its tickets; the
+The statement books only while the event's rules allow it (it exists, sales are open, the
+quantity is within its limit, the tickets are there); otherwise it writes nothing and returns
+no row, and the use case reads the event to say why. That check is a cheap early refusal; the
+guard that counts is the database's. The application never writes ``tickets_sold``. It inserts the booking and its tickets; the
 ``bookings`` trigger (see the migrations) moves the counter with a conditional update that
 refuses an oversell. On PostgreSQL the whole booking is ONE autocommitted statement: the
 trigger fires at the end of it, so the event row is locked only for the counter update and
@@ -22,7 +25,10 @@ from ticketing.domain.models import BookingRequest
 _PG_BOOK = text(
     """
     WITH ev AS (
-        SELECT id, price_minor FROM events WHERE id = CAST(:event_id AS bigint)
+        SELECT id, price_minor FROM events
+        WHERE id = CAST(:event_id AS bigint) AND starts_at > CAST(:at AS timestamptz)
+          AND max_per_booking >= CAST(:quantity AS integer)
+          AND tickets_sold + CAST(:quantity AS integer) <= capacity
     ), b AS (
         INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date,
                               created_by, idempotency_key, request_fingerprint)
@@ -52,7 +58,9 @@ _SQLITE_BOOK = text(
                           created_by, idempotency_key, request_fingerprint)
     SELECT :user_id, id, :quantity, price_minor * :quantity, 'CONFIRMED', :at,
            :caller_id, :idempotency_key, :fingerprint
-    FROM events WHERE id = :event_id
+    FROM events
+    WHERE id = :event_id AND starts_at > :at AND max_per_booking >= :quantity
+      AND tickets_sold + :quantity <= capacity
     RETURNING id, user_id, event_id, quantity, total_minor, status, booking_date,
               request_fingerprint
     """
@@ -72,7 +80,7 @@ def _params(request: BookingRequest, at: datetime) -> dict[str, object]:
 
 
 async def insert_booking_pg(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime):  # type: ignore[no-untyped-def]
-    """Returns one row per ticket (booking columns repeated), or no rows if the event is gone."""
+    """Returns one row per ticket (booking columns repeated), or no rows if refused."""
     result = await conn.execute(_PG_BOOK, {**_params(request, at), "codes": codes})
     return result.mappings().all()
 

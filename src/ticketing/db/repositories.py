@@ -11,12 +11,12 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.app.ports import DuplicateIdempotencyKey, NewEvent, Page
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
 from ticketing.db import hot_path
 from ticketing.db import tables as t
 from ticketing.db.database import Database
 from ticketing.db.errors import is_capacity_refusal, is_unique_violation
-from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound, TicketsSoldOut
+from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound
 from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Event, Role, Ticket, TicketStatus, User
 
 CENTS = Decimal(100)
@@ -213,14 +213,13 @@ class SqlBookings:
         try:
             rows = await self.db.write(work)
         except IntegrityError as error:
-            if is_capacity_refusal(error):
-                event = await SqlEvents(self.db).get(request.event_id)
-                raise TicketsSoldOut(event.available if event else 0) from None
+            if is_capacity_refusal(error):  # the trigger's guard, under the row lock
+                raise BookingRefused() from None
             if is_unique_violation(error, "idempotency"):
                 raise DuplicateIdempotencyKey() from None
             raise
         if not rows:
-            raise EventNotFound()
+            raise BookingRefused()
         tickets = [
             Ticket(r["ticket_id"], r["code"], r["id"], r["event_id"], TicketStatus(r["ticket_status"]), r["checked_in_at"])
             for r in rows

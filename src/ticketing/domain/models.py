@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from ticketing.domain.errors import DomainError, QuantityAboveLimit, SalesClosed, TicketsSoldOut
+
+
+# No event allows more tickets in one booking than this (its own max_per_booking is 1..100).
+MAX_TICKETS_PER_BOOKING = 100
+
 
 class Role(str, enum.Enum):
     CUSTOMER = "customer"
@@ -60,6 +66,16 @@ class Event:
 
     def sales_open(self, now: datetime) -> bool:
         return now < self.starts_at
+
+    def refusal(self, quantity: int, now: datetime) -> DomainError | None:
+        """Why ``quantity`` tickets cannot be booked now, or None if they can."""
+        if quantity > self.max_per_booking:
+            return QuantityAboveLimit(self.max_per_booking)
+        if not self.sales_open(now):
+            return SalesClosed()
+        if self.available < quantity:
+            return TicketsSoldOut(self.available)
+        return None
 
 
 @dataclass(frozen=True)
