@@ -72,3 +72,9 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.7", 4711))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running on the main thread while its browser
+    # lives, and no asyncio test can run after that: the browser tests go last.
+    items.sort(key=lambda item: "e2e" in item.path.parts)

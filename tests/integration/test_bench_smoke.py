@@ -1,0 +1,36 @@
+"""The benchmark harness runs end to end in its quickest mode (SQLite): no timing asserted,
+only that it measured something, the invariants held, and it printed its table."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# No skip without wrk: the harness installs it (Debian's package) when it is missing.
+pytestmark = pytest.mark.slow
+
+
+def test_bench_smoke_on_sqlite(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--db", "sqlite", "--no-record", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    report = json.loads(out.read_text())
+    assert report["problems"] == []
+    assert report["limits"] and all(row["invariants_ok"] and row["bookings"] > 0 for row in report["limits"])
+    service = report["service"]
+    assert {row["phase"] for row in service} >= {"service", "sold-out", "preloaded"}
+    for row in service:
+        assert row["invariants_ok"], row
+        assert row["n5xx"] == 0, row
+        assert row["n201"] > 0, row
+    assert "| db | phase | workers | conc |" in done.stdout
+    assert "bookings/s" in done.stdout
