@@ -91,6 +91,8 @@ async def test_concurrent_on_sale_never_oversells_or_undersells(backend, workers
             await asyncio.sleep(0.1)
             start.set()
             results = await asyncio.gather(*tasks)
+        # And fresh again after it: connections idle through a long burst may have been closed.
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
             final = (await http.get(f"/api/v1/events/{event_id}")).json()
             metrics = (await http.get("/metrics")).text
     finally:
