@@ -40,20 +40,31 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+SERVERS = ("uvicorn", "granian")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the database.")] = 1,
+    server: Annotated[str, typer.Option(help="ASGI server: uvicorn (uvloop + httptools) or granian (if installed).",
+                                        envvar="TICKETING_SERVER")] = "uvicorn",
 ) -> None:
     """Apply pending migrations, then serve the API and the web app."""
-    import uvicorn
-
+    if server not in SERVERS:
+        typer.echo(f"ticketing: unknown server {server!r}: choose one of {', '.join(SERVERS)}", err=True)
+        raise typer.Exit(2)
     settings = _settings()
     _migrate(settings)  # once, before any worker starts
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ticketing-metrics-")
-    typer.echo(f"ticketing: serving on http://{host}:{port} ({workers} worker(s), database {settings.database_url})")
+    typer.echo(f"ticketing: serving on http://{host}:{port} ({workers} worker(s), {server}, database {settings.database_url})")
+    if server == "granian":
+        _serve_granian(host, port, workers)
+        return
+    import uvicorn
+
     uvicorn.run(
         "ticketing.api.app:create_app",
         factory=True,
@@ -66,6 +77,27 @@ def serve(
         http="httptools",
         timeout_graceful_shutdown=5,
     )
+
+
+def _serve_granian(host: str, port: int, workers: int) -> None:
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces, Loops
+    except ImportError:
+        typer.echo("ticketing: granian is not installed (pip install granian)", err=True)
+        raise typer.Exit(2) from None
+    Granian(
+        "ticketing.api.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        loop=Loops.uvloop,
+        websockets=False,
+        log_access=False,
+        workers_kill_timeout=5,
+    ).serve()
 
 
 async def _with_store(work):  # type: ignore[no-untyped-def]

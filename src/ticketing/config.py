@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     statement_timeout: float = Field(15.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
     contention_retries: int = Field(8, ge=0, le=100)
+    # Writes queued while one transaction runs are committed together (see db/database.py).
+    group_commit: bool = True
     retry_after_seconds: int = Field(2, ge=1)
     sign_in_max_failures: int = Field(5, ge=1)
     sign_in_window_seconds: int = Field(15 * 60, ge=1)

@@ -1,0 +1,192 @@
+"""The database's limit: the service's own booking statement(s), driven with the plain driver.
+
+PostgreSQL: the hot path's one statement (booking row, ticket rows; the trigger moves the
+counter and refuses an oversell), autocommitted, from N asyncpg connections in one process,
+and the same statement from pgbench. SQLite: the hot path's transaction (BEGIN IMMEDIATE,
+booking row, ticket rows, COMMIT) from N processes, each with its own sqlite3 connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import re
+import resource
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+
+from ticketing.db import hot_path
+from ticketing.domain.models import BookingRequest
+
+
+@dataclass
+class LimitResult:
+    driver: str
+    pool: int
+    bookings: int
+    seconds: float
+    client_cpu: float  # CPU seconds used by the client side (driver process or pgbench)
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.bookings / self.seconds if self.seconds else 0.0
+
+
+def _numbered(sql: str, names: list[str]) -> str:
+    """:name placeholders -> $n for asyncpg (same statement text as the service sends)."""
+    return re.sub(r"(?<!:):(\w+)", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+
+
+_PG_NAMES = ["event_id", "user_id", "quantity", "caller_id", "idempotency_key", "fingerprint", "at", "codes"]
+PG_SQL = _numbered(hot_path._PG_BOOK.element.text, _PG_NAMES).replace("CAST($8 AS text[])", "$8::text[]")
+
+
+def _fingerprint(user_id: int, event_id: int, quantity: int) -> str:
+    return BookingRequest(user_id, user_id, event_id, quantity, "k").fingerprint
+
+
+# -- PostgreSQL, asyncpg ---------------------------------------------------------------------------
+async def _pg_run(dsn: str, event_id: int, users: list[int], quantity: int, pool: int, seconds: float) -> tuple[int, int]:
+    conns = [await asyncpg.connect(dsn) for _ in range(pool)]
+    stop = time.monotonic() + seconds
+    done = errors = 0
+
+    async def client(i: int, conn: asyncpg.Connection) -> None:
+        nonlocal done, errors
+        n = i
+        stmt = await conn.prepare(PG_SQL)
+        while time.monotonic() < stop:
+            user = users[n % len(users)]
+            n += pool
+            codes = [secrets.token_urlsafe(16) for _ in range(quantity)]
+            try:
+                rows = await stmt.fetch(event_id, user, quantity, user, secrets.token_hex(8),
+                                        _fingerprint(user, event_id, quantity), datetime.now(UTC), codes)
+                done += 1 if rows else 0
+            except asyncpg.PostgresError:
+                errors += 1
+
+    try:
+        await asyncio.gather(*(client(i, c) for i, c in enumerate(conns)))
+    finally:
+        for c in conns:
+            await c.close()
+    return done, errors
+
+
+def pg_driver_limit(dsn: str, event_id: int, users: list[int], quantity: int, pool: int, seconds: float) -> LimitResult:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    done, errors = asyncio.run(_pg_run(dsn, event_id, users, quantity, pool, seconds))
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return LimitResult("asyncpg", pool, done, elapsed, cpu, errors)
+
+
+# -- PostgreSQL, pgbench ------------------------------------------------------------------------------
+PGBENCH_SCRIPT = """\\set u random(:umin, :umax)
+WITH ev AS (SELECT id, price_minor FROM events WHERE id = :event),
+b AS (INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by, idempotency_key, request_fingerprint)
+      SELECT :u, ev.id, :q, ev.price_minor * :q, 'CONFIRMED', now(), :u, md5(random()::text), md5(random()::text) || md5(random()::text) FROM ev
+      RETURNING id, event_id),
+tk AS (INSERT INTO tickets (code, booking_id, event_id, status)
+       SELECT replace(gen_random_uuid()::text, '-', ''), b.id, b.event_id, 'VALID' FROM b, generate_series(1, :q)
+       RETURNING id, code, booking_id, event_id, status, checked_in_at)
+SELECT * FROM tk;
+"""
+
+
+def pgbench_path() -> str | None:
+    return shutil.which("pgbench") or (("/usr/bin/pgbench") if Path("/usr/bin/pgbench").exists() else None)
+
+
+def pgbench_limit(dsn: str, event_id: int, users: list[int], quantity: int, pool: int, seconds: float, workdir: Path) -> LimitResult | None:
+    exe = pgbench_path()
+    if exe is None:
+        return None
+    script = workdir / "booking.pgbench"
+    script.write_text(PGBENCH_SCRIPT)
+    args = [exe, "-n", "-M", "prepared", "-T", str(max(1, round(seconds))), "-c", str(pool), "-j", str(min(pool, 2)),
+            "-f", str(script), "-D", f"event={event_id}", "-D", f"q={quantity}",
+            "-D", f"umin={min(users)}", "-D", f"umax={max(users)}", dsn]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    processed = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+    duration = re.search(r"duration: (\d+) s", done.stdout)
+    if done.returncode != 0 or not processed:
+        raise RuntimeError(f"pgbench failed: {done.stderr[-1500:]}{done.stdout[-1500:]}")
+    return LimitResult("pgbench", pool, int(processed.group(1)), float(duration.group(1)) if duration else seconds,
+                       cpu, int(failed.group(1)) if failed else 0)
+
+
+# -- SQLite, sqlite3 in N processes ------------------------------------------------------------------
+def _sqlite_worker(path: str, event_id: int, users: list[int], quantity: int, index: int, pool: int,
+                   start_at: float, stop_at: float, out: multiprocessing.Queue) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    book = hot_path._SQLITE_BOOK.element.text
+    # One multi-row INSERT ... RETURNING, as SQLAlchemy's insertmanyvalues sends the hot path's.
+    tickets = ("INSERT INTO tickets (code, booking_id, event_id, status) VALUES "
+               + ", ".join(["(?, ?, ?, 'VALID')"] * quantity) + " RETURNING id, code, status, checked_in_at")
+    done = errors = 0
+    n = index
+    while time.time() < start_at:
+        time.sleep(0.001)
+    while time.time() < stop_at:
+        user = users[n % len(users)]
+        n += pool
+        at = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute(book, {"event_id": event_id, "user_id": user, "quantity": quantity, "caller_id": user,
+                                      "idempotency_key": secrets.token_hex(8),
+                                      "fingerprint": _fingerprint(user, event_id, quantity), "at": at}).fetchone()
+            values: list[object] = []
+            for _ in range(quantity):
+                values += [secrets.token_urlsafe(16), row[0], event_id]
+            conn.execute(tickets, values).fetchall()
+            conn.execute("COMMIT")
+            done += 1
+        except sqlite3.Error:
+            errors += 1
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((done, errors, usage.ru_utime + usage.ru_stime))
+    conn.close()
+
+
+def sqlite_driver_limit(path: str, event_id: int, users: list[int], quantity: int, pool: int, seconds: float) -> LimitResult:
+    ctx = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue = ctx.Queue()
+    start_at = time.time() + 0.3
+    stop_at = start_at + seconds
+    procs = [ctx.Process(target=_sqlite_worker, args=(path, event_id, users, quantity, i, pool, start_at, stop_at, out))
+             for i in range(pool)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 60) for _ in procs]
+    for p in procs:
+        p.join(10)
+    return LimitResult("sqlite3", pool, sum(r[0] for r in results), seconds, sum(r[2] for r in results),
+                       sum(r[1] for r in results))
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1
