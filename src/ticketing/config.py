@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     contention_retries: int = Field(8, ge=0, le=100)
     # Writes queued while one transaction runs are committed together (see db/database.py).
     group_commit: bool = True
+    # SQLite driver calls that cannot wait run on the event loop, not aiosqlite's thread.
+    sqlite_inline: bool = True
     retry_after_seconds: int = Field(2, ge=1)
     sign_in_max_failures: int = Field(5, ge=1)
     sign_in_window_seconds: int = Field(15 * 60, ge=1)

@@ -69,3 +69,26 @@ async def test_web_app_is_served_with_deep_links(tmp_path):
         assert api_404.status_code == 404 and api_404.json()["code"] == "not_found"
         assert (await client.get("/api/v1/events")).status_code == 200
     await app.state.services.db.dispose()
+
+
+async def test_ping_answers_at_its_timeout_even_if_clean_up_is_slow(tmp_path):
+    import time
+
+    from ticketing.db.database import Database
+
+    url = f"sqlite:///{tmp_path / 'ping.db'}"
+    await asyncio.to_thread(upgrade, url)
+    db = Database.from_settings(settings_for(url))
+    assert await db.ping(timeout=2)
+
+    async def stuck(work):  # type: ignore[no-untyped-def]
+        try:
+            await asyncio.sleep(60)
+        finally:
+            await asyncio.shield(asyncio.sleep(1.5))  # a slow close, as asyncpg's is
+
+    db.read = stuck  # type: ignore[method-assign]
+    started = time.monotonic()
+    assert not await db.ping(timeout=0.2)
+    assert time.monotonic() - started < 1.0
+    await db.dispose()

@@ -6,7 +6,6 @@ import asyncio
 import collections
 import contextvars
 import logging
-import os
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,7 +43,7 @@ def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping:
             else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": settings.pool_timeout}
         )
         connect_args: dict[str, object] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
-        if settings.sqlite_path is not None and _INLINE_SQLITE:
+        if settings.sqlite_path is not None and settings.sqlite_inline and _INLINE_SQLITE:
             connect_args["async_creator_fn"] = _connect_inline
         engine = create_async_engine(url, connect_args=connect_args, **pooling)
         _prepare_sqlite(engine, settings.sqlite_busy_timeout_ms)
@@ -74,7 +73,8 @@ def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping:
 # not wait for writers), fetches, cursor open/close and ROLLBACK. What can wait stays on the
 # thread: BEGIN (waits for the write lock, up to busy_timeout), COMMIT (the WAL fsync and
 # checkpoints), writes outside a transaction, connecting and closing.
-_INLINE_SQLITE = sqlite3.threadsafety > 0 and os.environ.get("TICKETING_SQLITE_INLINE", "1") != "0"
+# Only when the sqlite3 module may be used from more than one thread.
+_INLINE_SQLITE = sqlite3.threadsafety > 0
 _INLINE_CURSOR_CALLS = frozenset({"fetchone", "fetchmany", "fetchall", "close"})
 
 
@@ -373,9 +373,15 @@ class Database:
             raise _after_failed_batch(error, len(works)) from error
 
     async def ping(self, timeout: float) -> bool:
-        try:
-            async with asyncio.timeout(timeout):
-                await self.read(lambda conn: conn.execute(text("SELECT 1")))
-            return True
-        except Exception:
+        """Whether the database answers within ``timeout`` seconds.
+
+        Answers at the timeout: closing a connection that timed out can take the driver
+        seconds more, and that clean-up goes on in the background without the caller.
+        """
+        probe = asyncio.ensure_future(self.read(lambda conn: conn.execute(text("SELECT 1"))))
+        probe.add_done_callback(lambda task: task.cancelled() or task.exception())
+        done, _ = await asyncio.wait({probe}, timeout=timeout)
+        if not done:
+            probe.cancel()
             return False
+        return not probe.cancelled() and probe.exception() is None
