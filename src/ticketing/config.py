@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     group_commit: bool = True
     # SQLite driver calls that cannot wait run on the event loop, not aiosqlite's thread.
     sqlite_inline: bool = True
+    # Ordinary booking requests skip FastAPI's per-request machinery (api/booking_fast_path.py).
+    booking_fast_path: bool = True
     retry_after_seconds: int = Field(2, ge=1)
     sign_in_max_failures: int = Field(5, ge=1)
     sign_in_window_seconds: int = Field(15 * 60, ge=1)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from ticketing.api import errors
+from ticketing.api.booking_fast_path import BookingFastPath
 from ticketing.api.middleware import RequestContext, RequestIdFilter
 from ticketing.api.routers import accounts, bookings, events, ops, tickets
 from ticketing.api.services import Services
@@ -21,7 +22,12 @@ API_PREFIX = "/api/v1"
 
 class TicketingAPI(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContext(super().build_middleware_stack())
+        app = super().build_middleware_stack()
+        services: Services = self.state.services
+        if services.settings.booking_fast_path:
+            route = next(r for r in bookings.router.routes if getattr(r, "endpoint", None) is bookings.book)
+            app = BookingFastPath(app, services, route, API_PREFIX + route.path)
+        return RequestContext(app)
 
 
 def configure_logging(level: str) -> None:

@@ -72,6 +72,16 @@ def unavailable_response() -> JSONResponse:
     return domain_error_response(e.ServiceUnavailable())
 
 
+def unexpected_error_response(error: Exception) -> JSONResponse:
+    # Belt and braces: a database refusal that escaped the repositories still maps cleanly.
+    if is_capacity_refusal(error):
+        return domain_error_response(e.TicketsSoldOut(0))
+    if is_unavailable(error):
+        return unavailable_response()
+    log.exception("unexpected error")
+    return error_response(500, "internal_error", "Internal server error.")
+
+
 def _clean_validation_errors(errors: list[dict[str, object]]) -> list[dict[str, object]]:
     # Echoing "input" back would reflect huge or binary payloads; "ctx" may hold exceptions.
     return [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in errors]
@@ -98,10 +108,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        # Belt and braces: a database refusal that escaped the repositories still maps cleanly.
-        if is_capacity_refusal(error):
-            return domain_error_response(e.TicketsSoldOut(0))
-        if is_unavailable(error):
-            return unavailable_response()
-        log.exception("unexpected error")
-        return error_response(500, "internal_error", "Internal server error.")
+        return unexpected_error_response(error)

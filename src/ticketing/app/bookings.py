@@ -34,33 +34,40 @@ async def book_tickets(
     idempotency_key: str | None = None,
     now: datetime,
 ) -> Booking:
-    """Books all of ``quantity`` or nothing.
-
-    The write comes first and is the only check that counts: one atomic statement that books
-    only while the event's rules and its capacity allow (the database's trigger re-checks
-    capacity under the row lock). The event is read only to explain a refusal, so a stale
-    read can never cause an oversell, and a successful booking costs no read at all.
-    """
+    """Books all of ``quantity`` or nothing, for the caller or (admins only) another user."""
     target = caller.id if user_id is None else user_id
     if target != caller.id:
         if not caller.is_admin:
             raise Forbidden()
         if await store.users.get(target) is None:
             raise UserNotFound()
-    request = BookingRequest(caller.id, target, event_id, quantity, idempotency_key)
+    return await book(store, BookingRequest(caller.id, target, event_id, quantity, idempotency_key), now=now)
+
+
+async def book(store: Store, request: BookingRequest, *, now: datetime) -> Booking:
+    """Books ``request`` once the caller's right to book for ``request.user_id`` is settled.
+
+    Booking for oneself needs nothing beyond a valid token: the write itself is refused with
+    ``UserMissing`` when the user does not exist, so the caller need not be read first.
+
+    The write comes first and is the only check that counts: one atomic statement that books
+    only while the event's rules and its capacity allow (the database's trigger re-checks
+    capacity under the row lock). The event is read only to explain a refusal, so a stale
+    read can never cause an oversell, and a successful booking costs no read at all.
+    """
     for _ in range(_ATTEMPTS):
         try:
-            if quantity > MAX_TICKETS_PER_BOOKING:  # no event allows it: no codes, no write
+            if request.quantity > MAX_TICKETS_PER_BOOKING:  # no event allows it: no codes, no write
                 raise BookingRefused()
-            return await store.bookings.book(request, [new_ticket_code() for _ in range(quantity)], now)
+            return await store.bookings.book(request, [new_ticket_code() for _ in range(request.quantity)], now)
         except DuplicateIdempotencyKey:
             # A repeated key fails on the unique index before anything is sold.
             return await _replay_by_key(store, request, RequestInProgress())
         except BookingRefused:
-            event = await store.events.get(event_id)
-            refusal = EventNotFound() if event is None else event.refusal(quantity, now)
+            event = await store.events.get(request.event_id)
+            refusal = EventNotFound() if event is None else event.refusal(request.quantity, now)
         if refusal is not None:
-            if idempotency_key is not None:
+            if request.idempotency_key is not None:
                 # A replay of an earlier success answers that success, sold out or not.
                 return await _replay_by_key(store, request, refusal)
             raise refusal

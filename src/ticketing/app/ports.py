@@ -32,6 +32,10 @@ class DuplicateIdempotencyKey(Exception):
     """Another booking already holds this (caller, key): the caller replays it."""
 
 
+class UserMissing(Exception):
+    """The booking names a user that does not exist (a token of a removed account). Nothing was written."""
+
+
 class BookingRefused(Exception):
     """The write booked nothing: the event is missing or its rules refused. Nothing was written."""
 
@@ -62,7 +66,7 @@ class Bookings(Protocol):
     async def book(self, request: BookingRequest, codes: list[str], at: datetime) -> Booking:
         """Books atomically if the event exists, sales are open, the quantity is within its limit
         and the tickets are there; else raises BookingRefused (or TicketsSoldOut when the
-        database's own guard refused), or DuplicateIdempotencyKey."""
+        database's own guard refused), DuplicateIdempotencyKey, or UserMissing."""
         ...
 
     async def by_key(self, caller_id: int, key: str) -> Booking | None: ...

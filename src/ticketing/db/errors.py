@@ -44,6 +44,12 @@ def is_unique_violation(error: BaseException, constraint: str) -> bool:
     return constraint in message or (_sqlstate(error) == "23505" and constraint in repr(error.orig))
 
 
+def is_foreign_key_violation(error: BaseException) -> bool:
+    if not isinstance(error, sa_exc.IntegrityError):
+        return False
+    return _sqlstate(error) == "23503" or "FOREIGN KEY constraint failed" in str(error.orig)
+
+
 def is_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, went away, or is too busy to answer in time."""
     if isinstance(error, (sa_exc.TimeoutError, asyncio.TimeoutError, TimeoutError, OSError)):

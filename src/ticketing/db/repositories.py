@@ -11,11 +11,11 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page, UserMissing
 from ticketing.db import hot_path
 from ticketing.db import tables as t
 from ticketing.db.database import Database
-from ticketing.db.errors import is_capacity_refusal, is_unique_violation
+from ticketing.db.errors import is_capacity_refusal, is_foreign_key_violation, is_unique_violation
 from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound
 from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Event, Role, Ticket, TicketStatus, User
 
@@ -217,6 +217,8 @@ class SqlBookings:
                 raise BookingRefused() from None
             if is_unique_violation(error, "idempotency"):
                 raise DuplicateIdempotencyKey() from None
+            if is_foreign_key_violation(error):  # the event row was read by the statement itself
+                raise UserMissing() from None
             raise
         if not rows:
             raise BookingRefused()
