@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -22,6 +24,9 @@ class Tokens:
     def __init__(self, key: str, lifetime: timedelta) -> None:
         self._key = key
         self.lifetime = lifetime
+        # A token's signature and claims never change, so each is verified once per process;
+        # only its expiry is checked on every use. Invalid tokens raise and are not cached.
+        self._verified = functools.lru_cache(maxsize=4096)(self._verify)
 
     def issue(self, user_id: int, now: datetime | None = None) -> str:
         now = now or datetime.now(UTC)
@@ -30,12 +35,19 @@ class Tokens:
 
     def user_id(self, token: str) -> int:
         """The user id a valid token names. Expired, forged or ``alg: none`` tokens raise."""
+        user_id, expires = self._verified(token)
+        if expires <= time.time():  # as pyjwt judges "exp", with no leeway
+            raise NotAuthenticated("Invalid or expired token.")
+        return user_id
+
+    def _verify(self, token: str) -> tuple[int, float]:
         try:
             # Pinning the algorithm list is what refuses "none" and key-confusion tricks.
             claims = jwt.decode(token, self._key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
             user_id = int(claims["sub"])
+            expires = float(claims["exp"])
         except (jwt.PyJWTError, ValueError, TypeError):
             raise NotAuthenticated("Invalid or expired token.") from None
         if not 1 <= user_id < 2**63:
             raise NotAuthenticated("Invalid or expired token.")
-        return user_id
+        return user_id, expires
