@@ -140,10 +140,8 @@ def _sqlite_worker(path: str, event_id: int, users: list[int], quantity: int, in
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
-    book = hot_path._SQLITE_BOOK.element.text
-    # One multi-row INSERT ... RETURNING, as SQLAlchemy's insertmanyvalues sends the hot path's.
-    tickets = ("INSERT INTO tickets (code, booking_id, event_id, status) VALUES "
-               + ", ".join(["(?, ?, ?, 'VALID')"] * quantity) + " RETURNING id, code, status, checked_in_at")
+    book = hot_path._SQLITE_BOOK
+    tickets = hot_path._sqlite_tickets(quantity)
     done = errors = 0
     n = index
     while time.time() < start_at:
@@ -154,9 +152,8 @@ def _sqlite_worker(path: str, event_id: int, users: list[int], quantity: int, in
         at = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         try:
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute(book, {"event_id": event_id, "user_id": user, "quantity": quantity, "caller_id": user,
-                                      "idempotency_key": secrets.token_hex(8),
-                                      "fingerprint": _fingerprint(user, event_id, quantity), "at": at}).fetchone()
+            row = conn.execute(book, (user, quantity, at, user, secrets.token_hex(8),
+                                      _fingerprint(user, event_id, quantity), event_id)).fetchone()
             values: list[object] = []
             for _ in range(quantity):
                 values += [secrets.token_urlsafe(16), row[0], event_id]
