@@ -3,11 +3,12 @@
 The statement books only while the event's rules allow it (it exists, sales are open, the
 quantity is within its limit, the tickets are there); otherwise it writes nothing and returns
 no row, and the use case reads the event to say why. That check is a cheap early refusal; the
-guard that counts is the database's. The application never writes ``tickets_sold``. It inserts the booking and its tickets; the
-``bookings`` trigger (see the migrations) moves the counter with a conditional update that
-refuses an oversell. On PostgreSQL the whole booking is ONE autocommitted statement: the
-trigger fires at the end of it, so the event row is locked only for the counter update and
-the commit, with no round trip to the application in between.
+guard that counts is the database's. The application never writes ``tickets_sold``. It
+inserts the booking and its tickets; the ``bookings`` trigger (see the migrations) moves the
+counter with a conditional update that refuses an oversell. On PostgreSQL the whole booking is
+ONE statement: the trigger fires at the end of it, so the event row is locked only for the
+counter update and the commit (alone, autocommitted), or until the COMMIT of the group-commit
+batch it joined, with no round trip to the application inside the statement.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ async def insert_booking_sqlite(conn: AsyncConnection, request: BookingRequest, 
     head["booking_date"] = at.astimezone(UTC)  # what was stored, as a read would return it
     return [
         {**head, "ticket_id": ticket_id, "code": code, "ticket_status": status, "checked_in_at": None}
-        for ticket_id, code, status in tickets
+        for ticket_id, code, status in sorted(tickets)  # RETURNING's order is not promised
     ]
 
 
