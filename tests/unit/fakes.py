@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page, UserMissing
 from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound
 from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Event, Role, Ticket, TicketStatus, User
 
@@ -15,6 +15,7 @@ from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Even
 class FakeUsers:
     def __init__(self) -> None:
         self.rows: dict[int, User] = {}
+        self.reads = 0
         self._ids = itertools.count(1)
 
     async def add(self, email: str, name: str, password_hash: str, role: Role) -> User:
@@ -25,6 +26,7 @@ class FakeUsers:
         return user
 
     async def get(self, user_id: int) -> User | None:
+        self.reads += 1
         return self.rows.get(user_id)
 
     async def by_email(self, email: str) -> User | None:
@@ -81,8 +83,9 @@ class FakeEvents:
 
 
 class FakeBookings:
-    def __init__(self, events: FakeEvents) -> None:
+    def __init__(self, events: FakeEvents, users: FakeUsers) -> None:
         self.events = events
+        self.users = users
         self.rows: dict[int, Booking] = {}
         self.keys: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(1)
@@ -94,6 +97,8 @@ class FakeBookings:
         self.book_calls += 1
         if request.idempotency_key and (request.caller_id, request.idempotency_key) in self.keys:
             raise DuplicateIdempotencyKey()
+        if not {request.user_id, request.caller_id} <= self.users.rows.keys():  # the foreign keys
+            raise UserMissing()
         event = self.events.rows.get(request.event_id)
         if event is None or event.refusal(request.quantity, at) is not None:
             raise BookingRefused()
@@ -168,7 +173,7 @@ class FakeStore:
         self.users = FakeUsers()
         self.sign_in_failures = FakeSignInFailures()
         self.events = FakeEvents()
-        self.bookings = FakeBookings(self.events)
+        self.bookings = FakeBookings(self.events, self.users)
         self.tickets = FakeTickets(self.bookings)
 
 

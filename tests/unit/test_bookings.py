@@ -11,7 +11,8 @@ from ticketing.domain.errors import (
     BookingNotFound, EventNotFound, Forbidden, IdempotencyKeyMismatch, QuantityAboveLimit, SalesClosed,
     TicketsSoldOut, UserNotFound,
 )
-from ticketing.domain.models import BookingStatus, Role, TicketStatus
+from ticketing.app.ports import UserMissing
+from ticketing.domain.models import BookingRequest, BookingStatus, Role, TicketStatus
 
 
 async def test_book_tickets_sells_exactly_the_quantity(store):
@@ -113,3 +114,13 @@ async def test_absurd_quantities_are_refused_without_making_codes(store):
     with pytest.raises(QuantityAboveLimit):
         await bookings.book_tickets(store, user, event_id=event.id, quantity=10**30, now=NOW)
     assert store.bookings.book_calls == 0
+
+
+async def test_booking_for_oneself_reads_no_account_and_a_missing_one_books_nothing(store):
+    user, event = await add_user(store), await add_event(store)
+    reads = store.users.reads
+    booking = await bookings.book(store, BookingRequest(user.id, user.id, event.id, 2), now=NOW)
+    assert booking.user_id == user.id and store.users.reads == reads
+    with pytest.raises(UserMissing):
+        await bookings.book(store, BookingRequest(999, 999, event.id, 2), now=NOW)
+    assert store.bookings.writes == 1 and store.events.rows[event.id].tickets_sold == 2
