@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 # Writes get a pool of their own: a group-commit batch must not queue for a connection behind
 # hundreds of reads, and a few writers on one hot row are faster than many.
 WRITE_POOL_SIZE = 2
+# The most writes one group-commit batch takes. On PostgreSQL every booking of a batch leaves a
+# version of the event row that cannot be pruned before the batch commits; past about 8 (with a
+# second worker's batch waiting on the row) they overflow the row's page, updates stop being
+# HOT, the events table bloats and every later booking of that event gets slower. Measured on
+# one event, four 8 s runs in a row: batches of 32 went 1,042 -> 753 bookings/s (the 1-row table
+# grew to 82 pages), 16 went 1,225 -> 839, 8 held 1,060-1,240 (2 pages). See bench/README.md.
+MAX_BATCH = {"postgresql": 8, "sqlite": 32}
 
 
 def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping: bool = False) -> AsyncEngine:
@@ -244,7 +251,8 @@ class Database:
         # One round trip per transaction, outside any lock, shared by a whole batch.
         write_engine = engine if in_memory else create_engine(
             settings, pool_size=min(WRITE_POOL_SIZE, settings.pool_size), pre_ping=not settings.is_sqlite)
-        return cls(engine, retries=settings.contention_retries, group_commit=settings.group_commit, write_engine=write_engine)
+        return cls(engine, retries=settings.contention_retries, group_commit=settings.group_commit,
+                   max_batch=MAX_BATCH[engine.dialect.name], write_engine=write_engine)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
