@@ -3,6 +3,7 @@ everything else to the route (api/booking_fast_path.py)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -115,3 +116,46 @@ async def test_a_valid_token_of_an_account_that_is_gone_books_nothing(client, ap
     async with db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM bookings"))).scalar_one() == 0
 
+
+
+async def test_a_streamed_body_goes_to_the_route(client, app, routed):
+    event = await create_event(client, await admin(client, app))
+    _, headers = await customer(client)
+    padded = b'{"event_id": %d, "quantity": 2}' % event["id"] + b" " * 3000  # valid JSON, over 1 KiB
+
+    async def chunks():  # no Content-Length: the body arrives in parts, as a stream would send it
+        for start in range(0, len(padded), 700):
+            yield padded[start:start + 700]
+
+    response = await client.post("/api/v1/bookings", content=chunks(), headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 201 and response.json()["quantity"] == 2
+    assert routed.count(BOOKINGS) == 1
+
+
+async def test_a_body_read_in_parts_reaches_the_route_whole(client, app, routed):
+    """The fast path reads a body that came in two parts, cannot use it, and hands over both."""
+    _, headers = await customer(client)
+    body = b'{"event_id": 1, "quantity": "two"}'
+    parts = [{"type": "http.request", "body": body[:10], "more_body": True},
+             {"type": "http.request", "body": body[10:], "more_body": False}]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/api/v1/bookings", "raw_path": b"/api/v1/bookings", "query_string": b"", "root_path": "",
+        "client": ("203.0.113.7", 4711), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"authorization", headers["Authorization"].encode())],
+    }
+    sent: list[dict] = []
+
+    async def receive():  # type: ignore[no-untyped-def]
+        return parts.pop(0) if parts else {"type": "http.disconnect"}
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 422
+    detail = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert detail["code"] == "validation_error" and detail["detail"][0]["loc"] == ["body", "quantity"]
+    assert routed.count(BOOKINGS) == 1
