@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketing.api.auth import NotAuthenticated
+from ticketing.api.deps import IDEMPOTENCY_KEY_CHARS, IDEMPOTENCY_KEY_MAX
 from ticketing.api.errors import domain_error_response, unexpected_error_response
 from ticketing.api.routers.bookings import counted
 from ticketing.api.schemas import BookingIn, BookingOut
@@ -35,7 +36,7 @@ from ticketing.domain.models import BookingRequest
 
 # A booking body is a few dozen bytes; larger ones (padding, junk) take the ordinary route.
 _MAX_FAST_BODY = 1024
-_IDEMPOTENCY_KEY = re.compile(rb"[\x21-\x7e]{1,255}")
+_IDEMPOTENCY_KEY = re.compile(f"[{IDEMPOTENCY_KEY_CHARS}]{{1,{IDEMPOTENCY_KEY_MAX}}}".encode())
 _JSON = re.compile(rb"application/json\s*(;.*)?", re.IGNORECASE)
 
 

@@ -52,7 +52,10 @@ def _page(
 
 PageDep = Annotated[Page, Depends(_page)]
 
+# The contract's key: 1..255 visible ASCII characters (the booking fast path checks the same).
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_KEY_CHARS = r"\x21-\x7e"
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$"),
+    Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=f"^[{IDEMPOTENCY_KEY_CHARS}]+$"),
 ]
