@@ -52,3 +52,20 @@ def keep_event_stale_until_booking(page: Page, event: dict) -> None:  # type: ig
 
     page.route(f"**/api/v1/events/{event['id']}", handle)
     page.route("**/api/v1/bookings", handle)
+
+
+def session_token(page: Page) -> str:
+    """The bearer token the app holds for this tab (sessionStorage), to check it at the API."""
+    token = page.evaluate("() => JSON.parse(sessionStorage.getItem('ticketing.session') ?? 'null')?.token ?? null")
+    assert isinstance(token, str) and token, "the page holds no session"
+    return token
+
+
+def change_password(page: Page, current: str, new: str) -> None:
+    """Changes the password on the account page; the app then sends the user to sign in again."""
+    by(page, "nav-account").click()
+    by(page, "current-password").fill(current)
+    by(page, "new-password").fill(new)
+    by(page, "confirm-password").fill(new)
+    by(page, "change-password-submit").click()
+    expect(by(page, "sign-in-notice")).to_be_visible()

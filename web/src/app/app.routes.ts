@@ -16,6 +16,11 @@ export const routes: Routes = [
     loadComponent: () => import('./booking/my-bookings').then((m) => m.MyBookings),
   },
   {
+    path: 'account',
+    canActivate: [authGuard],
+    loadComponent: () => import('./account/account-page').then((m) => m.AccountPage),
+  },
+  {
     path: 'admin',
     canActivate: [adminGuard],
     loadChildren: () => import('./admin/admin.routes').then((m) => m.ADMIN_ROUTES),

@@ -1,5 +1,6 @@
-import { provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
+import { Router } from '@angular/router';
 import { App } from './app';
 import { appConfig } from './app.config';
 import { LanguageService } from './i18n/language.service';
@@ -53,5 +54,33 @@ describe('App', () => {
     (q(root, 'lang-en') as HTMLButtonElement).click();
     await fixture.whenStable();
     expect(q(root, 'nav-events')?.textContent).toBe('Events');
+  });
+
+  it('"Sign out" revokes the token at the service and signs out here', async () => {
+    sessionStorage.setItem(
+      'ticketing.session',
+      JSON.stringify({
+        token: 'tok-9',
+        expiresAt: Date.now() + 60_000,
+        user: { id: 9, email: 'n@b.c', name: 'Nok', role: 'customer' },
+      }),
+    );
+    const navigate = vi.spyOn(TestBed.inject(Router), 'navigateByUrl').mockResolvedValue(true);
+    const fixture = TestBed.createComponent(App);
+    await fixture.whenStable();
+    const root = fixture.nativeElement as HTMLElement;
+    expect(q(root, 'nav-account')?.getAttribute('href')).toBe('/account');
+
+    (q(root, 'sign-out') as HTMLButtonElement).click();
+    const request = TestBed.inject(HttpTestingController).expectOne('/api/v1/auth/logout');
+    expect(request.request.method).toBe('POST');
+    expect(request.request.headers.get('Authorization')).toBe('Bearer tok-9');
+    request.flush(null, { status: 204, statusText: 'No Content' });
+    await fixture.whenStable();
+
+    expect(q(root, 'nav-sign-in')).not.toBeNull();
+    expect(q(root, 'nav-account')).toBeNull();
+    expect(sessionStorage.getItem('ticketing.session')).toBeNull();
+    expect(navigate).toHaveBeenCalledWith('/events');
   });
 });

@@ -15,8 +15,10 @@ export class App {
   protected readonly languages = LANGUAGES;
   private readonly router = inject(Router);
 
-  protected signOut(): void {
-    this.auth.signOut();
-    void this.router.navigateByUrl('/events');
+  /** The session is forgotten at once; the page moves on while the service revokes the token. */
+  protected async signOut(): Promise<void> {
+    const revoked = this.auth.signOut();
+    await this.router.navigateByUrl('/events');
+    await revoked;
   }
 }

@@ -1,12 +1,9 @@
-import { Component, inject, signal } from '@angular/core';
-import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
+import { Component, inject } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { TranslatePipe } from '@ngx-translate/core';
-import { TicketEvent } from '../core/models';
-import { EventsApi } from '../events/events-api';
+import { pollEvents } from '../events/polled-events';
 import { LanguageService } from '../i18n/language.service';
 import { MoneyPipe, WhenPipe } from '../shared/format';
-import { AVAILABILITY_POLL_MS, poll } from '../shared/poll';
 import { SalesBar } from './sales-bar';
 
 /** All events (past ones too) with their sales, and links to edit, sales and check-in. */
@@ -16,17 +13,6 @@ import { SalesBar } from './sales-bar';
   templateUrl: './admin-events.html',
 })
 export class AdminEvents {
-  private readonly api = inject(EventsApi);
   protected readonly lang = inject(LanguageService).current;
-  protected readonly events = signal<TicketEvent[] | null>(null);
-  protected readonly loadFailed = signal(false);
-
-  constructor() {
-    poll(AVAILABILITY_POLL_MS, () => this.api.list())
-      .pipe(takeUntilDestroyed())
-      .subscribe((result) => {
-        this.loadFailed.set(!result.ok);
-        if (result.ok) this.events.set(result.value.items);
-      });
-  }
+  protected readonly list = pollEvents();
 }

@@ -40,8 +40,8 @@ export class EventForm implements OnInit {
       const event = await firstValueFrom(this.api.get(Number(id)));
       this.form.setValue({
         name: event.name,
-        description: event.description ?? '',
-        venue: event.venue ?? '',
+        description: event.description,
+        venue: event.venue,
         startsAt: isoToLocalInput(event.starts_at),
         capacity: event.capacity,
         price: event.price,

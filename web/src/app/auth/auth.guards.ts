@@ -7,7 +7,7 @@ export const authGuard: CanActivateFn = (_route, state) => {
   const auth = inject(AuthService);
   if (auth.hasValidSession()) return true;
   const expired = auth.isSignedIn();
-  auth.signOut();
+  auth.forget();
   return inject(Router).createUrlTree(['/sign-in'], {
     queryParams: expired ? { returnUrl: state.url, expired: 1 } : { returnUrl: state.url },
   });

@@ -9,10 +9,10 @@ import { AuthService } from './auth.service';
 describe('authInterceptor', () => {
   let http: HttpClient;
   let backend: HttpTestingController;
-  let auth: { token: ReturnType<typeof vi.fn>; signOut: ReturnType<typeof vi.fn> };
+  let auth: { token: ReturnType<typeof vi.fn>; forget: ReturnType<typeof vi.fn> };
 
   beforeEach(() => {
-    auth = { token: vi.fn(() => 'tok'), signOut: vi.fn() };
+    auth = { token: vi.fn(() => 'tok'), forget: vi.fn() };
     TestBed.configureTestingModule({
       providers: [
         provideRouter([]),
@@ -44,7 +44,7 @@ describe('authInterceptor', () => {
         { status: 401, statusText: 'Unauthorized' },
       );
     await failed;
-    expect(auth.signOut).toHaveBeenCalled();
+    expect(auth.forget).toHaveBeenCalled();
     expect(navigate).toHaveBeenCalledWith(['/sign-in'], {
       queryParams: { returnUrl: '/', expired: 1 },
     });
@@ -54,6 +54,36 @@ describe('authInterceptor', () => {
     const failed = firstValueFrom(http.post('/api/v1/auth/token', 'x')).catch((e: unknown) => e);
     backend.expectOne('/api/v1/auth/token').flush({}, { status: 401, statusText: 'Unauthorized' });
     await failed;
-    expect(auth.signOut).not.toHaveBeenCalled();
+    expect(auth.forget).not.toHaveBeenCalled();
+  });
+
+  it('leaves a wrong current password to the page (401 invalid_credentials)', async () => {
+    const navigate = vi.spyOn(TestBed.inject(Router), 'navigate').mockResolvedValue(true);
+    const failed = firstValueFrom(http.post('/api/v1/users/me/password', {})).catch(
+      (e: unknown) => e,
+    );
+    backend
+      .expectOne('/api/v1/users/me/password')
+      .flush(
+        { detail: 'Incorrect password.', code: 'invalid_credentials' },
+        { status: 401, statusText: 'Unauthorized' },
+      );
+    await failed;
+    expect(auth.forget).not.toHaveBeenCalled();
+    expect(navigate).not.toHaveBeenCalled();
+  });
+
+  it('leaves a refused sign-out alone (the token is already forgotten)', async () => {
+    const navigate = vi.spyOn(TestBed.inject(Router), 'navigate').mockResolvedValue(true);
+    const failed = firstValueFrom(http.post('/api/v1/auth/logout', null)).catch((e: unknown) => e);
+    backend
+      .expectOne('/api/v1/auth/logout')
+      .flush(
+        { detail: 'Not authenticated.', code: 'not_authenticated' },
+        { status: 401, statusText: 'Unauthorized' },
+      );
+    await failed;
+    expect(auth.forget).not.toHaveBeenCalled();
+    expect(navigate).not.toHaveBeenCalled();
   });
 });

@@ -1,6 +1,6 @@
 import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { computed, inject, Injectable, signal } from '@angular/core';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, timeout } from 'rxjs';
 import { API } from '../core/api';
 import { TokenResponse, User } from '../core/models';
 
@@ -12,6 +12,8 @@ interface Session {
 }
 
 const STORAGE_KEY = 'ticketing.session';
+/** How long signing out waits for the service to revoke the token before giving up on it. */
+export const LOGOUT_TIMEOUT_MS = 5000;
 
 /** Holds the signed-in user's token for the browser session (sessionStorage). */
 @Injectable({ providedIn: 'root' })
@@ -59,7 +61,31 @@ export class AuthService {
     return this.signIn(email, password);
   }
 
-  signOut(): void {
+  /**
+   * Signs out: asks the service to revoke the token (`POST /auth/logout`), and forgets it here
+   * whatever the answer. It is forgotten before the call is answered, so no other request can
+   * use it meanwhile; a network error or a 401 (already revoked) still leaves the user signed
+   * out here, the token then only lives until it expires.
+   */
+  async signOut(): Promise<void> {
+    const token = this.token();
+    this.forget();
+    if (!token) return;
+    try {
+      await firstValueFrom(
+        this.http
+          .post<void>(`${API}/auth/logout`, null, {
+            headers: new HttpHeaders({ Authorization: `Bearer ${token}` }),
+          })
+          .pipe(timeout(LOGOUT_TIMEOUT_MS)),
+      );
+    } catch {
+      // Nothing more to do: the session is gone from this browser either way.
+    }
+  }
+
+  /** Forgets the session in this browser only (its token was refused, expired or revoked). */
+  forget(): void {
     this.store(null);
   }
 

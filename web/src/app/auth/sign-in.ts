@@ -1,46 +1,51 @@
-import { Component, inject, input, signal } from '@angular/core';
-import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
-import { Router, RouterLink } from '@angular/router';
-import { TranslatePipe, TranslateService } from '@ngx-translate/core';
-import { toApiError } from '../core/api-error';
-import { errorMessage } from '../i18n/error-message';
+import { Component, computed, inject, input } from '@angular/core';
+import { FormBuilder, Validators } from '@angular/forms';
+import { TranslatePipe } from '@ngx-translate/core';
+import { AuthForm, AuthField, AuthTexts, EMAIL_FIELD } from './auth-form';
 import { AuthService } from './auth.service';
-import { safeReturnUrl } from './return-url';
+
+/**
+ * Why the user was sent here after their tokens were revoked (`?notice=`), and what to say.
+ * The account page sends them; an unknown value says nothing.
+ */
+export const SIGN_IN_NOTICES: Readonly<Record<string, string>> = {
+  'password-changed': 'auth.passwordChanged',
+  'signed-out-everywhere': 'auth.signedOutEverywhere',
+};
 
 @Component({
   selector: 'app-sign-in',
-  imports: [ReactiveFormsModule, RouterLink, TranslatePipe],
+  imports: [AuthForm, TranslatePipe],
   templateUrl: './sign-in.html',
 })
 export class SignIn {
   /** Query parameters: where to go afterwards, and whether the last session expired. */
   readonly returnUrl = input<string>();
   readonly expired = input<string>();
+  readonly notice = input<string>();
+  protected readonly noticeText = computed(() => {
+    const notice = this.notice();
+    return notice && Object.hasOwn(SIGN_IN_NOTICES, notice) ? SIGN_IN_NOTICES[notice] : null;
+  });
   private readonly auth = inject(AuthService);
-  private readonly router = inject(Router);
-  private readonly translate = inject(TranslateService);
-  protected readonly busy = signal(false);
-  protected readonly error = signal<string | null>(null);
   protected readonly form = inject(FormBuilder).nonNullable.group({
     email: ['', [Validators.required, Validators.email]],
     password: ['', Validators.required],
   });
-
-  protected async submit(): Promise<void> {
-    if (this.form.invalid || this.busy()) {
-      this.form.markAllAsTouched();
-      return;
-    }
-    this.busy.set(true);
-    this.error.set(null);
+  protected readonly fields: readonly AuthField[] = [
+    EMAIL_FIELD,
+    { name: 'password', type: 'password', autocomplete: 'current-password' },
+  ];
+  protected readonly texts: AuthTexts = {
+    title: 'auth.signIn',
+    submit: 'auth.signIn',
+    submitting: 'auth.signingIn',
+    otherPrompt: 'auth.noAccount',
+    otherLink: 'auth.signUp',
+    otherPath: '/sign-up',
+  };
+  protected readonly send = async (): Promise<void> => {
     const { email, password } = this.form.getRawValue();
-    try {
-      await this.auth.signIn(email, password);
-      await this.router.navigateByUrl(safeReturnUrl(this.returnUrl()));
-    } catch (caught) {
-      this.error.set(errorMessage(this.translate, toApiError(caught)));
-    } finally {
-      this.busy.set(false);
-    }
-  }
+    await this.auth.signIn(email, password);
+  };
 }

@@ -10,7 +10,7 @@ import { BookPanel } from './book-panel';
 const event: TicketEvent = {
   id: 3,
   name: 'Gig',
-  description: null,
+  description: '',
   venue: 'Hall',
   starts_at: '2026-12-31T19:00:00Z',
   capacity: 10,

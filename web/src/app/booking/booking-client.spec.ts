@@ -1,10 +1,10 @@
 import { HttpErrorResponse } from '@angular/common/http';
 import { TestBed } from '@angular/core/testing';
 import { Observable, of, throwError } from 'rxjs';
-import { Booking, TicketEvent } from '../core/models';
+import { Booking, BookingRequest, TicketEvent } from '../core/models';
 import { EventsApi } from '../events/events-api';
 import { BookingClient } from './booking-client';
-import { BookingRequest, BookingsApi } from './bookings-api';
+import { BookingsApi } from './bookings-api';
 import { BOOKING_RETRY_POLICY, RetryPolicy } from './retry-policy';
 
 const booking: Booking = {
@@ -21,7 +21,7 @@ const booking: Booking = {
 const event: TicketEvent = {
   id: 3,
   name: 'Gig',
-  description: null,
+  description: '',
   venue: 'Hall',
   starts_at: '2026-12-31T19:00:00Z',
   capacity: 10,

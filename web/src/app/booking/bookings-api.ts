@@ -2,12 +2,7 @@ import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
 import { Observable } from 'rxjs';
 import { API } from '../core/api';
-import { Booking, Page } from '../core/models';
-
-export interface BookingRequest {
-  event_id: number;
-  quantity: number;
-}
+import { Booking, BookingPage, BookingRequest } from '../core/models';
 
 @Injectable({ providedIn: 'root' })
 export class BookingsApi {
@@ -19,10 +14,10 @@ export class BookingsApi {
   }
 
   /** The caller's bookings, newest first; for an admin, all of them (filter by event). */
-  list(filter: { eventId?: number; limit?: number } = {}): Observable<Page<Booking>> {
+  list(filter: { eventId?: number; limit?: number } = {}): Observable<BookingPage> {
     let params = new HttpParams().set('limit', filter.limit ?? 200);
     if (filter.eventId !== undefined) params = params.set('event_id', filter.eventId);
-    return this.http.get<Page<Booking>>(`${API}/bookings`, { params });
+    return this.http.get<BookingPage>(`${API}/bookings`, { params });
   }
 
   cancel(id: number): Observable<Booking> {

@@ -1,69 +1,26 @@
-/** Shapes of the API's bodies (see the HTTP contract, /api/v1). */
+/**
+ * The app's names for the API's bodies. The shapes themselves are generated from the service's
+ * OpenAPI description into api-schema.ts (scripts/web-api-types), so they cannot drift from it;
+ * only names live here.
+ */
+import { components } from './api-schema';
 
-export interface User {
-  id: number;
-  email: string;
-  name: string;
-  role: 'customer' | 'admin';
-}
+type Schemas = components['schemas'];
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
+export type User = Schemas['UserOut'];
+export type TokenResponse = Schemas['TokenOut'];
+export type PasswordChange = Schemas['PasswordChangeIn'];
 
-export interface TicketEvent {
-  id: number;
-  name: string;
-  description: string | null;
-  venue: string | null;
-  starts_at: string;
-  capacity: number;
-  price: string;
-  currency: string;
-  max_per_booking: number;
-  tickets_sold: number;
-  available: number;
-}
+export type TicketEvent = Schemas['EventOut'];
+export type EventPage = Schemas['ListOut_EventOut_'];
+export type EventIn = Schemas['EventIn'];
+export type EventPatch = Schemas['EventPatch'];
+/** What the admin form sends: a whole event, valid to create one and to change one. */
+export type EventDraft = EventIn & EventPatch;
 
-/** The fields an admin may set; PATCH takes any subset. */
-export interface EventDraft {
-  name: string;
-  description: string;
-  venue: string;
-  starts_at: string;
-  capacity: number;
-  price: string;
-  currency: string;
-  max_per_booking: number;
-}
+export type BookingRequest = Schemas['BookingIn'];
+export type Booking = Schemas['BookingOut'];
+export type BookingPage = Schemas['ListOut_BookingOut_'];
 
-export type TicketStatus = 'VALID' | 'USED' | 'VOID';
-
-export interface Ticket {
-  id: number;
-  code: string;
-  booking_id: number;
-  event_id: number;
-  status: TicketStatus;
-  checked_in_at: string | null;
-}
-
-export interface Booking {
-  id: number;
-  user_id: number;
-  event_id: number;
-  quantity: number;
-  total_amount: string;
-  status: 'CONFIRMED' | 'CANCELLED';
-  booking_date: string;
-  tickets: Ticket[];
-}
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+export type Ticket = Schemas['TicketOut'];
+export type TicketStatus = Ticket['status'];
