@@ -65,7 +65,8 @@ class BenchDB:
                 Path(self.dsn + suffix).unlink(missing_ok=True)
 
     def migrate(self) -> None:
-        env = {**os.environ, "TICKETING_DATABASE_URL": self.url, "TICKETING_SECRET_KEY": "bench-migrate-only-key-0123456789abcdef"}
+        env = {**os.environ, "TICKETING_DATABASE_URL": self.url,
+               "TICKETING_SECRET_KEY": "bench-migrate-only-key-0123456789abcdef"}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         done = subprocess.run([TICKETING, "migrate"], env=env, capture_output=True, text=True, timeout=180, cwd=self.workdir)
         if done.returncode != 0:
@@ -100,7 +101,13 @@ class BenchDB:
                         "INSERT INTO users (email, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
                         [(*r, now) for r in rows],
                     )
-                    return [r[0] for r in await conn.fetch("SELECT id FROM users WHERE email LIKE $1 ORDER BY id", f"bench-{tag}-%")]
+                    found = await conn.fetch("SELECT id FROM users WHERE email LIKE $1 ORDER BY id", f"bench-{tag}-%")
+                    # A live sign-in session per buyer, numbered as the buyer (see load.mint_tokens).
+                    await conn.executemany(
+                        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $1, $2, $3)",
+                        [(r[0], now, now + timedelta(days=1)) for r in found],
+                    )
+                    return [r[0] for r in found]
                 finally:
                     await conn.close()
             ids = asyncio.run(go())
@@ -114,6 +121,11 @@ class BenchDB:
                 )
                 conn.execute("COMMIT")
                 ids = [r[0] for r in conn.execute("SELECT id FROM users WHERE email LIKE ? ORDER BY id", (f"bench-{tag}-%",))]
+                # A live sign-in session per buyer, numbered as the buyer (see load.mint_tokens).
+                conn.executemany(
+                    "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?1, ?2, ?3)",
+                    [(i, _sqlite_time(now), _sqlite_time(now + timedelta(days=1))) for i in ids],
+                )
             finally:
                 conn.close()
         self.users = ids
@@ -123,7 +135,8 @@ class BenchDB:
         starts = datetime.now(UTC) + timedelta(days=365)
         if self.kind == "postgres":
             (row,) = self.fetch(
-                "INSERT INTO events (name, description, venue, starts_at, capacity, price_minor, currency, max_per_booking, tickets_sold)"
+                "INSERT INTO events"
+                " (name, description, venue, starts_at, capacity, price_minor, currency, max_per_booking, tickets_sold)"
                 " VALUES ($1, 'bench', 'bench', $2, $3, $4, 'THB', $5, 0) RETURNING id",
                 "", name, starts, capacity, PRICE_MINOR, max_per_booking,
             )
@@ -131,7 +144,8 @@ class BenchDB:
         conn = sqlite3.connect(self.dsn, isolation_level=None)
         try:
             cur = conn.execute(
-                "INSERT INTO events (name, description, venue, starts_at, capacity, price_minor, currency, max_per_booking, tickets_sold)"
+                "INSERT INTO events"
+                " (name, description, venue, starts_at, capacity, price_minor, currency, max_per_booking, tickets_sold)"
                 " VALUES (?, 'bench', 'bench', ?, ?, ?, 'THB', ?, 0)",
                 (name, _sqlite_time(starts), capacity, PRICE_MINOR, max_per_booking),
             )

@@ -47,12 +47,12 @@ def _numbered(sql: str, names: list[str]) -> str:
     return re.sub(r"(?<!:):(\w+)", lambda m: f"${names.index(m.group(1)) + 1}", sql)
 
 
-_PG_NAMES = ["event_id", "user_id", "quantity", "caller_id", "idempotency_key", "fingerprint", "at", "codes"]
+_PG_NAMES = ["event_id", "user_id", "quantity", "caller_id", "idempotency_key", "fingerprint", "at", "codes", "session_id"]
 PG_SQL = _numbered(hot_path._PG_BOOK.element.text, _PG_NAMES).replace("CAST($8 AS text[])", "$8::text[]")
 
 
 def _fingerprint(user_id: int, event_id: int, quantity: int) -> str:
-    return BookingRequest(user_id, user_id, event_id, quantity, "k").fingerprint
+    return BookingRequest(user_id, user_id, event_id, quantity, "k", session_id=user_id).fingerprint
 
 
 # -- PostgreSQL, asyncpg ---------------------------------------------------------------------------
@@ -71,7 +71,7 @@ async def _pg_run(dsn: str, event_id: int, users: list[int], quantity: int, pool
             codes = [secrets.token_urlsafe(16) for _ in range(quantity)]
             try:
                 rows = await stmt.fetch(event_id, user, quantity, user, secrets.token_hex(8),
-                                        _fingerprint(user, event_id, quantity), datetime.now(UTC), codes)
+                                        _fingerprint(user, event_id, quantity), datetime.now(UTC), codes, user)
                 done += 1 if rows else 0
             except asyncpg.PostgresError:
                 errors += 1
@@ -97,8 +97,10 @@ def pg_driver_limit(dsn: str, event_id: int, users: list[int], quantity: int, po
 # -- PostgreSQL, pgbench ------------------------------------------------------------------------------
 PGBENCH_SCRIPT = """\\set u random(:umin, :umax)
 WITH ev AS (SELECT id, price_minor FROM events WHERE id = :event),
-b AS (INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by, idempotency_key, request_fingerprint)
-      SELECT :u, ev.id, :q, ev.price_minor * :q, 'CONFIRMED', now(), :u, md5(random()::text), md5(random()::text) || md5(random()::text) FROM ev
+b AS (INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by,
+                           idempotency_key, request_fingerprint)
+      SELECT :u, ev.id, :q, ev.price_minor * :q, 'CONFIRMED', now(), :u,
+             md5(random()::text), md5(random()::text) || md5(random()::text) FROM ev
       RETURNING id, event_id),
 tk AS (INSERT INTO tickets (code, booking_id, event_id, status)
        SELECT replace(gen_random_uuid()::text, '-', ''), b.id, b.event_id, 'VALID' FROM b, generate_series(1, :q)
@@ -111,7 +113,9 @@ def pgbench_path() -> str | None:
     return shutil.which("pgbench") or (("/usr/bin/pgbench") if Path("/usr/bin/pgbench").exists() else None)
 
 
-def pgbench_limit(dsn: str, event_id: int, users: list[int], quantity: int, pool: int, seconds: float, workdir: Path) -> LimitResult | None:
+def pgbench_limit(
+    dsn: str, event_id: int, users: list[int], quantity: int, pool: int, seconds: float, workdir: Path,
+) -> LimitResult | None:
     exe = pgbench_path()
     if exe is None:
         return None
@@ -153,7 +157,7 @@ def _sqlite_worker(path: str, event_id: int, users: list[int], quantity: int, in
         try:
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute(book, (user, quantity, at, user, secrets.token_hex(8),
-                                      _fingerprint(user, event_id, quantity), event_id)).fetchone()
+                                      _fingerprint(user, event_id, quantity), event_id, user)).fetchone()
             values: list[object] = []
             for _ in range(quantity):
                 values += [secrets.token_urlsafe(16), row[0], event_id]

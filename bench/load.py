@@ -91,9 +91,11 @@ class LoadResult:
 
 
 def mint_tokens(secret: str, user_ids: list[int], hours: int = 6) -> list[str]:
-    """What the server's /auth/token would issue (HS256, sub, iat, exp), minted with pyjwt."""
+    """What the server's /auth/token would issue (HS256, sub, sid, iat, exp), minted with pyjwt,
+    for the session BenchDB.seed_users made for each buyer (numbered as the buyer)."""
     now = datetime.now(UTC)
-    return [jwt.encode({"sub": str(u), "iat": now, "exp": now + timedelta(hours=hours)}, secret, algorithm="HS256")
+    return [jwt.encode({"sub": str(u), "sid": str(u), "iat": now, "exp": now + timedelta(hours=hours)}, secret,
+                       algorithm="HS256")
             for u in user_ids]
 
 

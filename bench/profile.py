@@ -45,7 +45,8 @@ def summarise(collapsed: Path, top: int) -> str:
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own.most_common(top)]
     lines += ["", "inclusive samples (project and framework frames):"]
     interesting = [(k, v) for k, v in inclusive.most_common(400)
-                   if any(s in k for s in ("ticketing/", "fastapi/", "starlette/", "pydantic", "sqlalchemy/", "asyncpg", "aiosqlite", "uvicorn/", "jwt", "logging", "prometheus", "json"))]
+                   if any(s in k for s in ("ticketing/", "fastapi/", "starlette/", "pydantic", "sqlalchemy/", "asyncpg",
+                                           "aiosqlite", "uvicorn/", "jwt", "logging", "prometheus", "json"))]
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in interesting[:top * 2]]
     return "\n".join(lines)
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
         problems = db.check_invariants()
-        print("invariants:", "ok" if not problems else problems)
+        print("invariants:", problems if problems else "ok")
     finally:
         if not args.keep:
             db.drop()

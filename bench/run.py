@@ -25,9 +25,12 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 PROFILES = {
     #            seconds warmup pools          workers    concurrency  preload    users
-    "full":  dict(seconds=10, warmup=2, pools=[1, 2, 4, 8], workers=[2, 1, 4], concurrency=[64, 256], preload=1_000_000, users=500, cost_rounds=2, limit_rounds=2),
-    "quick": dict(seconds=4, warmup=1, pools=[1, 2, 4, 8], workers=[2, 1], concurrency=[64, 256], preload=200_000, users=300, cost_rounds=2, limit_rounds=2),
-    "smoke": dict(seconds=1, warmup=0, pools=[1, 2], workers=[1], concurrency=[16], preload=2_000, users=50, cost_rounds=1, limit_rounds=1),
+    "full":  dict(seconds=10, warmup=2, pools=[1, 2, 4, 8], workers=[2, 1, 4], concurrency=[64, 256], preload=1_000_000,
+                  users=500, cost_rounds=2, limit_rounds=2),
+    "quick": dict(seconds=4, warmup=1, pools=[1, 2, 4, 8], workers=[2, 1], concurrency=[64, 256], preload=200_000,
+                  users=300, cost_rounds=2, limit_rounds=2),
+    "smoke": dict(seconds=1, warmup=0, pools=[1, 2], workers=[1], concurrency=[16], preload=2_000,
+                  users=50, cost_rounds=1, limit_rounds=1),
 }
 
 
@@ -101,7 +104,8 @@ def machine() -> str:
 def commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
         return head + ("+uncommitted changes" if dirty else "") if head else "unknown"
     except OSError:
         return "unknown"
@@ -134,13 +138,14 @@ def _limit_row(db: BenchDB, result: lim.LimitResult, existing: int, report: Repo
         db.kind, result.driver + tag, result.pool, existing, result.bookings, round(result.seconds, 2), round(result.rate, 1),
         round(100 * result.client_cpu / result.seconds, 1) if result.seconds else 0.0, result.errors, not problems,
     ))
-    log(f"  {result.rate:.0f} bookings/s ({result.errors} errors), invariants {'ok' if not problems else problems}")
+    log(f"  {result.rate:.0f} bookings/s ({result.errors} errors), invariants {problems if problems else 'ok'}")
 
 
 def measure_service(db: BenchDB, cfg: dict, args: argparse.Namespace, report: Report, workers: int, phase: str,
                     event: int | None = None, concurrencies: list[int] | None = None) -> None:
     secret = secrets.token_urlsafe(48)
-    env = {"TICKETING_SECRET_KEY": secret, "TICKETING_LOG_LEVEL": args.log_level, "TICKETING_SERVER": args.server, **dict(kv.split("=", 1) for kv in args.server_env)}
+    env = {"TICKETING_SECRET_KEY": secret, "TICKETING_LOG_LEVEL": args.log_level, "TICKETING_SERVER": args.server,
+           **dict(kv.split("=", 1) for kv in args.server_env)}
     tokens = mint_tokens(secret, db.users)
     server = Server(db.url, workers, env, db.workdir, f"server-{db.kind}-{workers}.log")
     log(f"{db.kind}: starting `ticketing serve --workers {workers}`")
@@ -190,13 +195,15 @@ def _service_row(db: BenchDB, server: Server, result: LoadResult, report: Report
         round(result.p50_ms, 2), round(result.p99_ms, 2), round(result.max_ms, 1), result.created,
         result.statuses.get(409, 0), result.count(400, 499) - result.statuses.get(409, 0), n5xx, result.socket_errors,
         unacked, round(100 * server_cpu / result.seconds, 0),
-        round(1000 * server_cpu / result.created, 2) if result.created else 0.0, round(100 * result.client_cpu / result.seconds, 0),
+        round(1000 * server_cpu / result.created, 2) if result.created else 0.0,
+        round(100 * result.client_cpu / result.seconds, 0),
         [round(r) for r in server.peak_rss()], not problems, notes,
     )
     report.service.append(row)
     log(f"  {row.rate:.0f} bookings/s, p50 {row.p50_ms} ms, p99 {row.p99_ms} ms, statuses {result.statuses}, "
-        f"socket errors {row.socket_errors}, server CPU {row.server_cpu_pct}% ({row.cpu_ms_per_booking} ms/booking), wrk CPU {row.wrk_cpu_pct}%, "
-        f"invariants {'ok' if not problems else problems}")
+        f"socket errors {row.socket_errors}, server CPU {row.server_cpu_pct}% ({row.cpu_ms_per_booking} ms/booking), "
+        f"wrk CPU {row.wrk_cpu_pct}%, "
+        f"invariants {problems if problems else 'ok'}")
 
 
 def sold_out_phase(db: BenchDB, server: Server, tokens: list[str], args: argparse.Namespace, report: Report, workers: int,
@@ -276,10 +283,10 @@ def cost_over_time(kind: str, cfg: dict, args: argparse.Namespace, report: Repor
     log(f"{kind}: bulk-loading {cfg['preload']:,} bookings onto event {event}")
     took = loaded.bulk_load(event, cfg["preload"])
     problems = loaded.check_invariants()
-    log(f"  loaded in {took:.0f} s, invariants {'ok' if not problems else problems}")
+    log(f"  loaded in {took:.0f} s, invariants {problems if problems else 'ok'}")
     report.problems += [f"{kind} after bulk load: {p}" for p in problems]
     report.notes.append(f"{kind}: bulk load of {cfg['preload']:,} bookings + tickets took {took:.0f} s; invariants after: "
-                        f"{'ok' if not problems else problems}")
+                        f"{problems if problems else 'ok'}")
     workers = 2 if 2 in cfg["workers"] else cfg["workers"][0]
     for _ in range(cfg["cost_rounds"]):
         measure_service(empty, cfg, args, report, workers, "fresh")
@@ -305,7 +312,8 @@ def render(report: Report) -> str:
         f"- commit: {report.commit}",
         f"- command: `{report.command}`",
         f"- profile: {report.profile}; each booking asks for {report.quantity} tickets; service requests carry a unique "
-        f"Idempotency-Key; server {report.server}; other processes on the machine make the numbers noisy: compare ratios within one run",
+        f"Idempotency-Key; server {report.server}; other processes on the machine make the numbers noisy: "
+        "compare ratios within one run",
         "",
         "**The database's limit** (the hot path's booking statement through the plain driver, no HTTP, one event):",
         "",
@@ -319,14 +327,16 @@ def render(report: Report) -> str:
         "",
         "**The service** (`ticketing serve`, wrk, POST /api/v1/bookings from many accounts, one event):",
         "",
-        "| db | phase | workers | conc | existing on event | bookings/s (201) | p50 ms | p99 ms | max ms | 201 | 409 | other 4xx | 5xx | sock err | unacked | server CPU | CPU ms/booking | wrk CPU | peak RSS/worker MB | invariants |",
+        "| db | phase | workers | conc | existing on event | bookings/s (201) | p50 ms | p99 ms | max ms | 201 | 409 | "
+        "other 4xx | 5xx | sock err | unacked | server CPU | CPU ms/booking | wrk CPU | peak RSS/worker MB | invariants |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in report.service:
         out.append(
-            f"| {r.db} | {r.phase} | {r.workers} | {r.concurrency} | {r.existing_event:,} | {r.rate:,.0f} | {r.p50_ms} | {r.p99_ms} | "
-            f"{r.max_ms} | {r.n201:,} | {r.n409:,} | {r.n4xx_other} | {r.n5xx} | {r.socket_errors} | {r.unacked} | "
-            f"{r.server_cpu_pct:.0f}% | {r.cpu_ms_per_booking} | {r.wrk_cpu_pct:.0f}% | {'/'.join(str(x) for x in r.peak_rss_mb)} | "
+            f"| {r.db} | {r.phase} | {r.workers} | {r.concurrency} | {r.existing_event:,} | {r.rate:,.0f} | "
+            f"{r.p50_ms} | {r.p99_ms} | {r.max_ms} | {r.n201:,} | {r.n409:,} | {r.n4xx_other} | {r.n5xx} | "
+            f"{r.socket_errors} | {r.unacked} | {r.server_cpu_pct:.0f}% | {r.cpu_ms_per_booking} | {r.wrk_cpu_pct:.0f}% | "
+            f"{'/'.join(str(x) for x in r.peak_rss_mb)} | "
             f"{'ok' if r.invariants_ok else 'BROKEN'}{' (' + r.notes + ')' if r.notes else ''} |")
     out += ["", "**Ratios and targets** (same run):", ""]
     for kind in sorted({r.db for r in report.service} | {r.db for r in report.limits}):
@@ -337,7 +347,8 @@ def render(report: Report) -> str:
             rate = service_rate(report, kind, "service", workers, conc)
             if rate is None or limit is None:
                 continue
-            line = f"- {kind}: service (workers {workers}, concurrency {conc}) {rate:,.0f}/s ÷ limit {limit.rate:,.0f}/s ({limit.driver}, pool {limit.pool}) = **{rate / limit.rate:.2f}**"
+            line = (f"- {kind}: service (workers {workers}, concurrency {conc}) {rate:,.0f}/s ÷ limit {limit.rate:,.0f}/s "
+                    f"({limit.driver}, pool {limit.pool}) = **{rate / limit.rate:.2f}**")
             if pgb:
                 line += f"; ÷ pgbench best {pgb.rate:,.0f}/s (pool {pgb.pool}) = {rate / pgb.rate:.2f}"
             out.append(line)
@@ -346,10 +357,12 @@ def render(report: Report) -> str:
             fresh = [r.rate for r in report.service if r.db == kind and r.phase == "fresh" and r.concurrency == conc]
             loaded = [r.rate for r in report.service if r.db == kind and r.phase == "preloaded" and r.concurrency == conc]
             if fresh and loaded and sum(fresh):
-                existing = min(r.existing_event for r in report.service if r.db == kind and r.phase == "preloaded" and r.concurrency == conc)
+                existing = min(r.existing_event for r in report.service
+                               if r.db == kind and r.phase == "preloaded" and r.concurrency == conc)
                 f_mean, l_mean = sum(fresh) / len(fresh), sum(loaded) / len(loaded)
-                out.append(f"- {kind}: with {existing:,}+ existing bookings ÷ with none (workers {pre_workers}, concurrency {conc}, "
-                           f"mean of {len(loaded)} alternating runs each): {l_mean:,.0f} ÷ {f_mean:,.0f} = **{l_mean / f_mean:.2f}**")
+                out.append(f"- {kind}: with {existing:,}+ existing bookings ÷ with none "
+                           f"(workers {pre_workers}, concurrency {conc}, mean of {len(loaded)} alternating runs each): "
+                           f"{l_mean:,.0f} ÷ {f_mean:,.0f} = **{l_mean / f_mean:.2f}**")
         if kind == "sqlite":
             best = max((r.rate for r in report.service if r.db == kind and r.phase == "service" and r.workers == 1), default=None)
             if best is not None:
@@ -357,7 +370,8 @@ def render(report: Report) -> str:
     n5xx = sum(r.n5xx for r in report.service)
     worst_p99 = max((r.p99_ms for r in report.service), default=0)
     out.append(f"- 5xx answers across all runs: **{n5xx}**; worst p99 {worst_p99} ms")
-    out.append(f"- invariants after every run: **{'all held' if not report.problems else 'PROBLEMS: ' + '; '.join(report.problems)}**")
+    held = "all held" if not report.problems else "PROBLEMS: " + "; ".join(report.problems)
+    out.append(f"- invariants after every run: **{held}**")
     for note in report.notes:
         out.append(f"- {note}")
     return "\n".join(out) + "\n"
@@ -383,7 +397,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--log-level", default="INFO", help="the server's TICKETING_LOG_LEVEL (default INFO, as deployed)")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment for the server")
-    p.add_argument("--record", dest="record", action="store_true", default=None, help="append the table to bench/RESULTS.md (default for full and quick runs)")
+    p.add_argument("--record", dest="record", action="store_true", default=None,
+                   help="append the table to bench/RESULTS.md (default for full and quick runs)")
     p.add_argument("--no-record", dest="record", action="store_false")
     p.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the databases and logs")

@@ -67,11 +67,11 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> None:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [TICKETING, "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir,
-        )
+        with open(self.log_path, "ab") as log:  # the server keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [TICKETING, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
