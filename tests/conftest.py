@@ -1,30 +1,23 @@
-"""Fixtures shared by the suite: a migrated database per backend and an in-process API client."""
+"""Fixtures shared by the suite: a migrated database per backend, the in-process app on it and
+clients for it, and apps built with settings of a test's own. The plain functions behind them
+live in tests/support/."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from fastapi import FastAPI
 
-from tests.support.databases import create_pg_database, drop_pg_database, require_postgres
-from tests.support.server import TEST_ENV
+from tests.support.api import in_process_client
+from tests.support.databases import BACKENDS, drop_pg_database, make_database, wipe
+from tests.support.server import ServerProcess
+from tests.support.settings import settings_for
 from ticketing.api.app import create_app
-from ticketing.config import Settings
-from ticketing.db.migrate import upgrade
-
-BACKENDS = ("sqlite", "postgres")
-
-
-def make_database(backend: str, tmp_dir) -> str:  # type: ignore[no-untyped-def]
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_dir / 'ticketing.db'}"
-    else:
-        require_postgres()
-        url = create_pg_database()
-    upgrade(url)
-    return url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -35,46 +28,69 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         drop_pg_database(url)
 
 
-def settings_for(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        secret_key=TEST_ENV["TICKETING_SECRET_KEY"],
-        argon2_time_cost=int(TEST_ENV["TICKETING_ARGON2_TIME_COST"]),
-        argon2_memory_kib=int(TEST_ENV["TICKETING_ARGON2_MEMORY_KIB"]),
-        log_level="WARNING",
-    )
-
-
 @pytest.fixture(scope="session")
-async def app(database_url: str) -> AsyncIterator:  # type: ignore[type-arg]
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(settings_for(database_url))
     yield application
     await application.state.services.db.dispose()
 
 
-_TABLES = ("sign_in_failures", "tickets", "bookings", "events", "users")
-
-
-async def wipe(app) -> None:  # type: ignore[no-untyped-def]
-    db = app.state.services.db
-    async with db.engine.connect() as conn:
-        if db.is_sqlite:
-            for table in _TABLES:
-                await conn.exec_driver_sql(f"DELETE FROM {table}")
-            await conn.commit()
-        else:
-            await conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    await wipe(app)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.7", 4711))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on empty tables: each test starts from nothing."""
+    await wipe(app.state.services.db)
+    async with in_process_client(app) as http:
         yield http
 
 
+@pytest.fixture(scope="module")
+async def module_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """One client for a whole module whose tests share what a module fixture set up (the tables
+    are emptied once, before): for batteries of hundreds of cases that each change nothing."""
+    await wipe(app.state.services.db)
+    async with in_process_client(app) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real `ticketing serve` on an SQLite file of its own, for what only a socket shows; its
+    tests are marked slow. Tests that need a fresh server or another backend start their own."""
+    directory = tmp_path_factory.mktemp("live")
+    server = ServerProcess(f"sqlite:///{directory / 'live.db'}", log_path=directory / "server.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def make_app(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[FastAPI]]]:
+    """``await make_app(**overrides)``: an app with the test settings changed by ``overrides``, on
+    a fresh migrated SQLite file unless ``database_url`` is among them; disposed after the test."""
+    built: list[FastAPI] = []
+
+    async def make(**overrides: Any) -> FastAPI:
+        if "database_url" not in overrides:
+            directory = tmp_path / f"app{len(built)}"
+            directory.mkdir()
+            # Alembic runs its own event loop: not on this one.
+            overrides["database_url"] = await asyncio.to_thread(make_database, "sqlite", directory)
+        application = create_app(settings_for(**overrides))
+        built.append(application)
+        return application
+
+    yield make
+    for application in built:
+        await application.state.services.db.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects, so that "not slow" leaves the browser tests out
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)  # they start `ticketing serve` (and a web build)
     # Playwright's sync API keeps an event loop running on the main thread while its browser
     # lives, and no asyncio test can run after that: the browser tests go last.
-    items.sort(key=lambda item: "e2e" in item.path.parts)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

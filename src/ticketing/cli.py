@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from ticketing.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from ticketing.app.ports import PasswordHasher, Store
+    from ticketing.domain.models import Event
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Event ticket booking that never oversells.", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False)
@@ -65,6 +74,8 @@ def serve(
         return
     import uvicorn
 
+    from ticketing.api.slow_clients import DeadlineHttpToolsProtocol
+
     uvicorn.run(
         "ticketing.api.app:create_app",
         factory=True,
@@ -74,15 +85,20 @@ def serve(
         access_log=False,
         log_level="warning",
         loop="uvloop",
-        http="httptools",
+        # httptools with deadlines for the request head and body (api/slow_clients.py).
+        http=DeadlineHttpToolsProtocol,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        limit_concurrency=settings.max_concurrency,
+        # X-Forwarded-* are applied by the app itself, from TICKETING_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 
 def _serve_granian(host: str, port: int, workers: int) -> None:
     try:
-        from granian import Granian
-        from granian.constants import Interfaces, Loops
+        from granian import Granian  # type: ignore[import-not-found]  # optional: not in the lock
+        from granian.constants import Interfaces, Loops  # type: ignore[import-not-found]
     except ImportError:
         typer.echo("ticketing: granian is not installed (pip install granian)", err=True)
         raise typer.Exit(2) from None
@@ -100,7 +116,7 @@ def _serve_granian(host: str, port: int, workers: int) -> None:
     ).serve()
 
 
-async def _with_store(work):  # type: ignore[no-untyped-def]
+async def _with_store(work: Callable[[Store, PasswordHasher], Awaitable[T]]) -> T:
     from ticketing.app.passwords import Argon2Passwords
     from ticketing.db.database import Database
     from ticketing.db.repositories import SqlStore
@@ -119,7 +135,8 @@ def create_admin(
     password: Annotated[str, typer.Option(help="At least 8 characters.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "Admin",
 ) -> None:
-    """Create an admin account, or promote the account with this email."""
+    """Create an admin account, or promote the account with this email and reset its password
+    (which signs it out everywhere: every token issued before answers 401)."""
     from ticketing.app import accounts
 
     if not 8 <= len(password) <= 128:
@@ -127,7 +144,7 @@ def create_admin(
         raise typer.Exit(2)
     _migrate(Settings())
     user = asyncio.run(_with_store(lambda store, hasher: accounts.create_admin(
-        store, hasher, email=email, password=password, name=name)))
+        store, hasher, email=email, password=password, name=name, now=datetime.now(UTC))))
     typer.echo(f"admin {user.email} (id {user.id}) is ready")
 
 
@@ -135,43 +152,59 @@ DEMO_ADMIN = ("admin@example.com", "admin-password", "Demo Admin")
 DEMO_CUSTOMER = ("fan@example.com", "fan-password", "Demo Fan")
 
 
+# Where `ticketing serve` listens with its default --host and --port.
+DEMO_DEFAULT_URL = "http://127.0.0.1:8000"
+
+
 @app.command()
-def demo() -> None:
-    """Load sample events and accounts and print how to sign in."""
+def demo(
+    url: Annotated[str, typer.Option(help="Base URL of the running server that the printed commands call, "
+                                          "e.g. http://127.0.0.1:9000 after `ticketing serve --port 9000`.")] = DEMO_DEFAULT_URL,
+) -> None:
+    """Load sample events and accounts and print how to sign in and book at URL."""
+    import shlex
+    from urllib.parse import urlsplit
+
     from ticketing.app import accounts
     from ticketing.app.ports import NewEvent
     from ticketing.domain.errors import EmailTaken
 
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        typer.echo(f"ticketing: --url must be an http(s) URL like {DEMO_DEFAULT_URL}, not {url!r}", err=True)
+        raise typer.Exit(2)
+    base = url.rstrip("/")
     settings = Settings()
     _migrate(settings)
     soon = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
     samples = [
         NewEvent("Bangkok Jazz Night", "Three bands, one night.", "Lumpini Park", soon, 500, Decimal("1500.00"), "THB", 6),
-        NewEvent("Indie Rooftop Session", "An intimate acoustic set.", "Silom Rooftop", soon + timedelta(days=7), 50, Decimal("800.00"), "THB", 4),
-        NewEvent("Symphony Under the Stars", "Beethoven's Ninth.", "Thailand Cultural Centre", soon + timedelta(days=14), 2000, Decimal("2500.00"), "THB", 10),
+        NewEvent("Indie Rooftop Session", "An intimate acoustic set.", "Silom Rooftop",
+                 soon + timedelta(days=7), 50, Decimal("800.00"), "THB", 4),
+        NewEvent("Symphony Under the Stars", "Beethoven's Ninth.", "Thailand Cultural Centre",
+                 soon + timedelta(days=14), 2000, Decimal("2500.00"), "THB", 10),
     ]
 
-    async def load(store, hasher):  # type: ignore[no-untyped-def]
-        await accounts.create_admin(store, hasher, email=DEMO_ADMIN[0], password=DEMO_ADMIN[1], name=DEMO_ADMIN[2])
-        try:
+    async def load(store: Store, hasher: PasswordHasher) -> list[Event]:
+        await accounts.create_admin(store, hasher, email=DEMO_ADMIN[0], password=DEMO_ADMIN[1], name=DEMO_ADMIN[2],
+                                    now=datetime.now(UTC))
+        with contextlib.suppress(EmailTaken):  # a second run keeps the customer it made before
             await accounts.register(store, hasher, email=DEMO_CUSTOMER[0], password=DEMO_CUSTOMER[1], name=DEMO_CUSTOMER[2])
-        except EmailTaken:
-            pass
         return [await store.events.add(event) for event in samples]
 
     created = asyncio.run(_with_store(load))
-    base = "http://127.0.0.1:8000"
     typer.echo(f"Loaded {len(created)} events (ids {', '.join(str(e.id) for e in created)}).")
     typer.echo(f"Admin:    {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
     typer.echo(f"Customer: {DEMO_CUSTOMER[0]} / {DEMO_CUSTOMER[1]}")
-    typer.echo("Start the server with `ticketing serve`, then book two tickets:")
+    typer.echo(f"With the server running at {base}, book two tickets:")
     typer.echo(
-        f"  TOKEN=$(curl -s -d 'username={DEMO_CUSTOMER[0]}&password={DEMO_CUSTOMER[1]}' {base}/api/v1/auth/token"
+        f"  TOKEN=$(curl -s -d 'username={DEMO_CUSTOMER[0]}&password={DEMO_CUSTOMER[1]}'"
+        f" {shlex.quote(base + '/api/v1/auth/token')}"
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
     )
     typer.echo(
-        f"  curl -s -X POST {base}/api/v1/bookings -H \"Authorization: Bearer $TOKEN\""
-        f" -H 'Content-Type: application/json' -H \"Idempotency-Key: $(uuidgen || date +%s%N)\""
+        f"  curl -s -X POST {shlex.quote(base + '/api/v1/bookings')} -H \"Authorization: Bearer $TOKEN\""
+        f" -H 'Content-Type: application/json' -H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\""
         f" -d '{{\"event_id\": {created[0].id}, \"quantity\": 2}}'"
     )
 

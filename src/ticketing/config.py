@@ -5,12 +5,38 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from limits import parse as parse_rate_limit
+from pydantic import AfterValidator, BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///ticketing.db"
+# HS256 keys shorter than the hash output (32 bytes) are refused (RFC 7518, 3.2).
+MIN_SECRET_KEY_BYTES = 32
+
+
+def _comma_separated(value: object) -> object:
+    # An environment variable says a list as "10.0.0.0/8, 192.168.1.7" (or nothing for none).
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (IPv4Network("127.0.0.0/8"), IPv6Network("::1/128"))
+
+
+def _rate_limit(text: str) -> str:
+    parse_rate_limit(text)  # ValueError unless it is a limit like "30/minute" or "5 per second"
+    return text
+
+
+# A rate limit as the `limits` library writes one (api/rate_limit.py counts it).
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
+# Networks from the environment: a comma-separated list of addresses or CIDRs.
+Networks = Annotated[list[IPvAnyNetwork], NoDecode, BeforeValidator(_comma_separated)]
 
 
 class ConfigError(RuntimeError):
@@ -31,20 +57,46 @@ class Settings(BaseSettings):
     statement_timeout: float = Field(15.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(10_000, ge=0)
     contention_retries: int = Field(8, ge=0, le=100)
-    # Writes queued while one transaction runs are committed together (see db/database.py).
+    # Writes queued while one transaction runs are committed together (see db/group_commit.py).
     group_commit: bool = True
     # SQLite driver calls that cannot wait run on the event loop, not aiosqlite's thread.
     sqlite_inline: bool = True
     # Ordinary booking requests skip FastAPI's per-request machinery (api/booking_fast_path.py).
     booking_fast_path: bool = True
     retry_after_seconds: int = Field(2, ge=1)
+    web_dir: Path | None = None
+    log_level: str = "INFO"
+
+    # Sign-in and sessions (docs/security.md, "Tokens and sessions").
+    # Failed sign-ins for one email from one address: this many per window, then 429 until the
+    # window (counted from its first failure) is over. Kept in the database: all processes share it.
     sign_in_max_failures: int = Field(5, ge=1)
     sign_in_window_seconds: int = Field(15 * 60, ge=1)
+    # Attempts per client address at POST /auth/token and /auth/register (a moving window, like
+    # "30/minute"), counted in each process's memory (api/rate_limit.py).
+    sign_in_rate_limit: RateLimit = "30/minute"
+    register_rate_limit: RateLimit = "10/minute"
     # argon2 cost; lower only for tests or development machines.
     argon2_time_cost: int = Field(3, ge=1)
     argon2_memory_kib: int = Field(65536, ge=8)
-    web_dir: Path | None = None
-    log_level: str = "INFO"
+    # Hashing runs on this many threads per process; beyond this many hashes in flight (running
+    # or waiting for a thread) a sign-in, sign-up or password change answers 503 at once.
+    password_hash_threads: int = Field(2, ge=1, le=64)
+    password_hash_max_in_flight: int = Field(8, ge=1, le=1024)
+
+    # HTTP hardening (docs/security.md says why each one is set as it is).
+    # /metrics answers a request carrying this bearer token, or coming from metrics_allow.
+    metrics_token: SecretStr | None = Field(None, min_length=16)
+    metrics_allow: Networks = Field(default_factory=lambda: list(LOOPBACK))
+    # Only these peers' X-Forwarded-For / X-Forwarded-Proto are believed; none by default.
+    trusted_proxies: Networks = Field(default_factory=list)
+    # Slow clients (ticketing serve): seconds to send the request head, seconds to send the
+    # body once the head is in, seconds an idle keep-alive connection stays open, and the
+    # connections plus requests in flight one worker takes before answering 503.
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
+    keep_alive_timeout: int = Field(5, ge=1)
+    max_concurrency: int = Field(2048, ge=16)
 
     @cached_property
     def is_sqlite(self) -> bool:
@@ -53,16 +105,15 @@ class Settings(BaseSettings):
     @cached_property
     def sqlite_path(self) -> Path | None:
         """The database file, or None for PostgreSQL and in-memory SQLite."""
-        if not self.is_sqlite:
-            return None
-        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
-        path = path.split("?", 1)[0]
-        if not path or path == ":memory:":
-            return None
-        return Path(path).resolve()
+        return sqlite_file(self.database_url)
 
     def signing_key(self) -> str:
         if self.secret_key:
+            if len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+                raise ConfigError(
+                    f"TICKETING_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes "
+                    "(make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
             return self.secret_key
         if not self.is_sqlite:
             raise ConfigError(
@@ -70,6 +121,17 @@ class Settings(BaseSettings):
                 "(several hosts must share one key)."
             )
         return _key_beside(self.sqlite_path)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of an SQLite URL, or None for PostgreSQL and in-memory SQLite."""
+    if not database_url.startswith("sqlite"):
+        return None
+    path = database_url.split(":///", 1)[1] if ":///" in database_url else ""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).resolve()
 
 
 def _key_beside(db_path: Path | None) -> str:

@@ -13,12 +13,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.api import Api
 from tests.e2e.browser import CHROMIUM_ARGS, ensure_chromium, ensure_thai_font
+from tests.support.credentials import PASSWORD
 from tests.support.server import run_cli, run_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_INDEX = ROOT / "web" / "dist" / "web" / "browser" / "index.html"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PASSWORD = "e2e-password-1"
 ADMIN_EMAIL = "admin@e2e.example.com"
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.pages import book, by, open_event, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.browser
 
 
 def test_admin_creates_an_event_and_checks_a_ticket_in(new_page, admin, shot) -> None:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.pages import by, open_event, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.browser
 
 
 def test_retries_after_a_lost_request_and_a_503_with_the_same_key(new_page, new_account, api, admin_token) -> None:

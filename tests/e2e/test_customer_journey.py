@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.pages import book, by, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.browser
 
 
 def test_sign_up_book_two_see_qr_codes_and_cancel(new_page, api, admin_token, shot) -> None:

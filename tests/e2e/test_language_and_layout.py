@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.pages import by, open_event, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 

@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.pages import by, keep_event_stale_until_booking, open_event, sign_in
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.browser
 
 
 def test_two_sessions_race_for_the_last_ticket(new_page, new_account, api, admin_token, shot) -> None:

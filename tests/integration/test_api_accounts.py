@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from tests.support.api import PASSWORD, bearer, customer, sign_in, unique_email
+from tests.support.api import bearer, customer, sign_in, unique_email
+from tests.support.credentials import PASSWORD
 
 
 async def test_register_returns_user_without_password(client):

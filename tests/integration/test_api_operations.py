@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.support.api import admin, book, create_event, customer
 
 
@@ -16,7 +18,10 @@ async def test_metrics_count_booking_outcomes_and_latency(client, app):
     _, headers = await customer(client)
     await book(client, headers, event["id"], 1)
     await book(client, headers, event["id"], 1)
-    text = (await client.get("/metrics")).text
+    # /metrics answers loopback peers by default (TICKETING_METRICS_ALLOW), not the test client's address.
+    loopback = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 4711)), base_url="http://testserver")
+    async with loopback:
+        text = (await loopback.get("/metrics")).text
     assert 'ticketing_bookings_total{outcome="booked"}' in text
     assert 'ticketing_bookings_total{outcome="TicketsSoldOut"}' in text
     assert "ticketing_http_request_duration_seconds_bucket" in text

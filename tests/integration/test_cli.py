@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
 
 from tests.support.server import TICKETING, ServerProcess, cli_env, run_cli
 
+pytestmark = pytest.mark.slow  # every test runs the console script as a process
 
-def test_demo_loads_accounts_and_events_and_prints_a_booking_command(tmp_path):
+
+def _printed_commands(out: str) -> str:
+    """The shell lines `ticketing demo` prints for the reader to paste."""
+    return "\n".join(line.strip() for line in out.splitlines() if line.strip().startswith(("TOKEN=", "curl ")))
+
+
+def test_demo_loads_accounts_and_events_and_its_commands_book_on_the_servers_real_port(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    out = run_cli(url, "demo")
-    assert "admin@example.com" in out and "curl" in out and "/api/v1/bookings" in out
-    server = ServerProcess(url)
+    server = ServerProcess(url)  # a free port, not 8000
+    out = run_cli(url, "demo", "--url", server.url + "/")
+    assert "admin@example.com" in out and "fan@example.com" in out
+    commands = _printed_commands(out)
+    assert commands.count(f"{server.url}/api/v1/") == 2 and ":8000" not in out
     server.start()
     try:
-        import httpx
-
         events = httpx.get(f"{server.url}/api/v1/events").json()
         assert events["total"] == 3
         token = httpx.post(f"{server.url}/api/v1/auth/token",
                            data={"username": "admin@example.com", "password": "admin-password"}).json()
         me = httpx.get(f"{server.url}/api/v1/users/me", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert me.json()["role"] == "admin"
+
+        # What the reader would paste: it must book, as printed, against this server.
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        booking = json.loads(done.stdout)
+        assert booking["status"] == "CONFIRMED" and booking["quantity"] == 2 and len(booking["tickets"]) == 2
     finally:
         server.stop()
+
+
+def test_demo_prints_the_default_server_url_without_url(tmp_path: Path) -> None:
+    out = run_cli(f"sqlite:///{tmp_path / 'default.db'}", "demo")
+    assert _printed_commands(out).count("http://127.0.0.1:8000/api/v1/") == 2
+
+
+def test_demo_refuses_a_url_that_is_not_http_before_touching_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "untouched.db"
+    done = subprocess.run([TICKETING, "demo", "--url", "127.0.0.1:9000"], env=cli_env(f"sqlite:///{database}"),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--url must be an http(s) URL" in done.stderr and not database.exists()
 
 
 def test_create_admin_promotes_and_migrate_is_idempotent(tmp_path):

@@ -10,9 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import make_database
-from tests.support.api import PASSWORD
-from tests.support.databases import drop_pg_database
+from tests.support.credentials import PASSWORD
+from tests.support.databases import drop_pg_database, make_database
 from tests.support.server import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
@@ -64,10 +63,12 @@ async def test_concurrent_on_sale_never_oversells_or_undersells(backend, workers
         await asyncio.to_thread(server.start)
         limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
         async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as http:
-            admin_token = (await http.post("/api/v1/auth/token", data={"username": "boss@example.com", "password": PASSWORD})).json()["access_token"]
+            signed_in = await http.post("/api/v1/auth/token", data={"username": "boss@example.com", "password": PASSWORD})
+            admin_token = signed_in.json()["access_token"]
             event = await http.post(
                 "/api/v1/events",
-                json={"name": "On-sale", "starts_at": "2030-01-01T20:00:00Z", "capacity": CAPACITY, "price": "100.00", "max_per_booking": 3},
+                json={"name": "On-sale", "starts_at": "2030-01-01T20:00:00Z", "capacity": CAPACITY, "price": "100.00",
+                      "max_per_booking": 3},
                 headers={"Authorization": f"Bearer {admin_token}"},
             )
             event_id = event.json()["id"]

@@ -7,8 +7,6 @@ asks, not about the objects.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,21 +15,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.databases import temporary_database
+from tests.support.api import session_headers, sign_in
+from tests.support.credentials import PASSWORD
 from tests.support.snapshots import Rows, table_rows
-from ticketing.api.app import create_app
 from ticketing.app.accounts import create_admin
-from ticketing.config import Settings
-from ticketing.db.migrate import upgrade
 
-SECRET = "ownership-tests-secret-key-long-enough-for-hs256"
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def ownership_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with temporary_database(request.param, tmp_path_factory.mktemp("ownership"), "ticketing_ownership") as url:
-        yield url
 
 @dataclass
 class Customer:
@@ -58,35 +46,27 @@ async def _customer(http: httpx.AsyncClient, name: str, event_id: int, quantity:
     email = f"{name}@example.com"
     registered = await http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": name})
     assert registered.status_code == 201, registered.text
-    token = await http.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
-    assert token.status_code == 200, token.text
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    headers = await sign_in(http, email)
     booking = await http.post("/api/v1/bookings", headers=headers, json={"event_id": event_id, "quantity": quantity})
     assert booking.status_code == 201, booking.text
     return Customer(id=registered.json()["id"], headers=headers, booking=booking.json())
 
 
 @pytest.fixture(scope="module")
-async def world(ownership_database_url: str) -> AsyncIterator[World]:
-    await asyncio.to_thread(upgrade, ownership_database_url)
-    app = create_app(Settings(
-        database_url=ownership_database_url, secret_key=SECRET, argon2_time_cost=1, argon2_memory_kib=8192,
-        log_level="WARNING",
-    ))
+async def world(app: FastAPI, module_client: httpx.AsyncClient) -> World:
+    """An admin, an event, and Alice and Bob with a booking each, made once for the module."""
     services = app.state.services
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("192.0.2.44", 4444))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        boss = await create_admin(services.store, services.passwords, email="boss@example.com", password=PASSWORD, name="B")
-        admin = {"Authorization": f"Bearer {services.tokens.issue(boss.id)}"}
-        event = await http.post("/api/v1/events", headers=admin, json={
-            "name": "Private Affair", "starts_at": (datetime.now(UTC) + timedelta(days=10)).isoformat(),
-            "capacity": 50, "price": "100.00", "max_per_booking": 5,
-        })
-        assert event.status_code == 201, event.text
-        alice = await _customer(http, "alice", event.json()["id"], 2)
-        bob = await _customer(http, "bob", event.json()["id"], 1)
-        yield World(app=app, http=http, admin=admin, alice=alice, bob=bob, event=event.json())
-    await services.db.dispose()
+    boss = await create_admin(services.store, services.passwords, email="boss@example.com", password=PASSWORD, name="B",
+                              now=datetime.now(UTC))
+    admin = await session_headers(services, boss.id)
+    event = await module_client.post("/api/v1/events", headers=admin, json={
+        "name": "Private Affair", "starts_at": (datetime.now(UTC) + timedelta(days=10)).isoformat(),
+        "capacity": 50, "price": "100.00", "max_per_booking": 5,
+    })
+    assert event.status_code == 201, event.text
+    alice = await _customer(module_client, "alice", event.json()["id"], 2)
+    bob = await _customer(module_client, "bob", event.json()["id"], 1)
+    return World(app=app, http=module_client, admin=admin, alice=alice, bob=bob, event=event.json())
 
 
 async def snapshot(world: World) -> Rows:
@@ -216,7 +196,9 @@ async def test_the_admin_reaches_what_the_customers_may_not(world: World) -> Non
     listed = await world.http.get("/api/v1/bookings", params={"user_id": world.alice.id}, headers=world.admin)
     assert world.alice.booking["id"] in {b["id"] for b in listed.json()["items"]}
     # Changes go to a booking and an event of their own, so the other tests' objects stay as they were.
-    fresh = await world.http.post("/api/v1/bookings", headers=world.alice.headers, json={"event_id": world.event["id"], "quantity": 1})
+    fresh = await world.http.post(
+        "/api/v1/bookings", headers=world.alice.headers, json={"event_id": world.event["id"], "quantity": 1}
+    )
     assert fresh.status_code == 201, fresh.text
     code = fresh.json()["tickets"][0]["code"]
     checked_in = await world.http.post(f"/api/v1/tickets/{code}/check-in", headers=world.admin)

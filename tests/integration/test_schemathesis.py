@@ -1,127 +1,109 @@
-"""Property-based fuzzing of every operation in the service's own OpenAPI schema (schemathesis 4).
+"""schemathesis, run as a new user runs it, finds nothing: ``st run URL/openapi.json --checks all``.
 
-Each operation runs schemathesis' examples, coverage (boundary values, wrong types, nulls,
-unsupported methods) and fuzzing phases, with valid and invalid data, derandomized and bounded.
-Requests carry a valid admin bearer token, so the authenticated paths are reached and not only
-the 401s. Every answer must: not be a 5xx; have a status the schema declares for the operation;
-match the declared body schema, content type and headers; and reject data the schema calls
-invalid. (schemathesis' ignored_auth check skips OAuth2 schemes; test_hostile.py checks every
-secured operation without a token instead.) The app runs in-process on schemathesis' own event
-loop, against SQLite and against PostgreSQL.
+Every check (server errors, status codes, content types, bodies and headers against the schema,
+valid data accepted, invalid data refused, 405s with a full ``Allow``, authentication, resources
+that outlive their deletion...) over schemathesis' four phases: the schema's examples, coverage
+(boundary values, wrong types, nulls, unsupported methods), fuzzing with valid and invalid data,
+and the stateful phase, which chains operations along the links it infers (create an event, book
+it, read and cancel the booking). It runs the real ``st`` command against a real ``ticketing
+serve`` on SQLite and on PostgreSQL, so what it checks is what a client on the network sees.
 
-The schema is the one the app serves at /openapi.json; it depends on code only, so it is read
-at import from an app that never opens its database.
+Requests carry a customer's bearer token, and an admin's on the operations only an admin may
+call, so both roles' paths are reached and not only 401s and 403s. The run is derandomized (a
+fixed seed) and bounded by the number of examples, never by time. The repository's
+schemathesis.toml, which ``st`` reads from the working directory, says which answers count as
+accepting valid data; the run reads the same file here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import tempfile
-from collections.abc import Callable, Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
-import schemathesis
-from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
+
+from tests.support.server import ServerProcess, run_cli
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+ST = str(Path(sys.executable).with_name("st"))
+# Examples per operation and phase: enough to cross every schema branch, small enough for CI.
+MAX_EXAMPLES = 12
+SEED = 20261202
+# What only an admin may call (schemathesis path templates, as in /openapi.json).
+ADMIN_OPERATIONS = (
+    ("POST", "/api/v1/events"),
+    ("PATCH", "/api/v1/events/{event_id}"),
+    ("POST", "/api/v1/tickets/{code}/check-in"),
 )
 
-from tests.support.databases import temporary_database
-from ticketing.api.app import create_app
-from ticketing.app.accounts import create_admin, register
-from ticketing.app.ports import NewEvent
-from ticketing.config import Settings
-from ticketing.db.migrate import upgrade
-from ticketing.domain.models import BookingRequest, new_ticket_code
-
-SECRET = "schemathesis-secret-key-long-enough-for-hs256"
-# Fuzzing examples per operation; the coverage and examples phases add their own, bounded, cases.
-MAX_EXAMPLES = 25
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-    negative_data_rejection,
-]
+# They end the very session whose token signs the whole run (every later request would be a 401):
+# left out here, tested in tests/integration/test_api_sessions.py.
+SESSION_ENDING = r"^/api/v1/(auth/logout|users/me/sign-out-everywhere|users/me/password)$"
 
 
-def _settings(url: str) -> Settings:
-    return Settings(
-        database_url=url, secret_key=SECRET, argon2_time_cost=1, argon2_memory_kib=8192, log_level="WARNING"
-    )
+def _token(url: str, email: str, password: str) -> str:
+    response = httpx.post(f"{url}/api/v1/auth/token", data={"username": email, "password": password}, timeout=30)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
 
 
-SPEC = create_app(_settings(f"sqlite:///{tempfile.gettempdir()}/ticketing-schema-only.db")).openapi()
-schema = schemathesis.openapi.from_dict(SPEC)
-schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
-schema.config.generation.update(
-    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE], deterministic=True
-)
+def _config(customer: str, admin: str) -> str:
+    """The repository's schemathesis.toml, with the bearer tokens: the admin's on admin operations.
+    (TOML wants top-level keys before any table, so the default header comes first.)"""
+    lines = [f'headers = {{ Authorization = "Bearer {customer}" }}', "", (ROOT / "schemathesis.toml").read_text()]
+    for method, path in ADMIN_OPERATIONS:
+        lines += ["[[operations]]", f'include-path = "{path}"', f'include-method = "{method}"',
+                  f'headers = {{ Authorization = "Bearer {admin}" }}', ""]
+    return "\n".join(lines)
 
-
-def _in_thread(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    """Runs a coroutine on a private loop in another thread, away from any test runner's loop."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, factory()).result()
-
-
-async def _seed(url: str) -> str:
-    """An admin (whose token the run uses), a customer with a booking, an event on sale."""
-    app = create_app(_settings(url))
-    services = app.state.services
-    try:
-        admin = await create_admin(
-            services.store, services.passwords, email="fuzz-admin@example.com", password="fuzz-admin-pw", name="Fuzz"
-        )
-        customer = await register(
-            services.store, services.passwords, email="fuzz-customer@example.com", password="fuzz-customer-pw",
-            name="Fuzz Customer",
-        )
-        event = await services.store.events.add(NewEvent(
-            name="Fuzz fest", description="", venue="", starts_at=datetime.now(UTC) + timedelta(days=365),
-            capacity=1000, price=Decimal("10.00"), currency="THB", max_per_booking=10,
-        ))
-        await services.store.bookings.book(
-            BookingRequest(customer.id, customer.id, event.id, 2), [new_ticket_code() for _ in range(2)],
-            datetime.now(UTC),
-        )
-        return services.tokens.issue(admin.id)  # type: ignore[no-any-return]
-    finally:
-        await services.db.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def fuzz_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with temporary_database(request.param, tmp_path_factory.mktemp("schemathesis"), "ticketing_fuzz") as url:
-        yield url
 
 @pytest.fixture(scope="module")
-def fuzz_target(fuzz_database_url: str) -> Iterator[tuple[str, FastAPI]]:
-    """A migrated, seeded database; the admin's token; the app under test."""
-    upgrade(fuzz_database_url)
-    token = _in_thread(lambda: _seed(fuzz_database_url))
-    app = create_app(_settings(fuzz_database_url))
-    assert app.openapi() == SPEC, "the served schema differs from the one the tests were generated from"
-    yield token, app
-    # schemathesis ran the app's lifespan on its own loop; ending it disposes the app's engine.
-    asgi.shutdown_lifespans()
+def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
+    """``ticketing serve`` on the migrated database of each backend, with an admin and a customer;
+    and the schemathesis config that signs the run's requests with their tokens."""
+    directory = tmp_path_factory.mktemp("schemathesis")
+    admin_email, customer_email, password = (
+        f"st-admin-{uuid.uuid4().hex[:8]}@example.com", f"st-customer-{uuid.uuid4().hex[:8]}@example.com", "st-password-1")
+    run_cli(database_url, "create-admin", "--email", admin_email, "--password", password)
+    server = ServerProcess(database_url, log_path=directory / "server.log")
+    server.start()
+    try:
+        registered = httpx.post(f"{server.url}/api/v1/auth/register", json={
+            "email": customer_email, "password": password, "name": "Schemathesis"}, timeout=30)
+        assert registered.status_code == 201, registered.text
+        config = directory / "schemathesis.toml"
+        config.write_text(_config(_token(server.url, customer_email, password), _token(server.url, admin_email, password)))
+        yield server, config
+    finally:
+        server.stop()
 
 
-@schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_operation_conforms_to_its_schema(case: schemathesis.Case, fuzz_target: tuple[str, FastAPI]) -> None:
-    token, app = fuzz_target
-    case.call_and_validate(app=app, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+@pytest.mark.timeout(900)  # the run itself is bounded by examples; this only stops a hang
+def test_schemathesis_finds_nothing(served: tuple[ServerProcess, Path], tmp_path: Path) -> None:
+    server, config = served
+    spec = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
+    operations = sum(len(methods) for methods in spec["paths"].values())
+    command = [
+        ST, "--config-file", str(config), "--no-color", "run", f"{server.url}/openapi.json",
+        "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
+        "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
+        "--exclude-path-regex", SESSION_ENDING,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-20_000:]
+    # It must have reached the API: the whole schema loaded, every selected operation tested (st
+    # leaves out what would revoke its own token, such as signing out), the generating phases run.
+    selected = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
+    assert selected and int(selected[2]) == operations and selected[1] == selected[3], output[-5_000:]
+    for phase in ("Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in output, output[-5_000:]
+    generated = re.search(r"(\d+) generated, (\d+) passed", output)
+    assert generated and generated[1] == generated[2], output[-5_000:]

@@ -7,7 +7,6 @@ import io
 import json
 import sqlite3
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ import pytest
 from aiohttp import web
 from rich.console import Console
 
+from tests.support.credentials import PASSWORD
 from tests.support.databases import create_pg_database, drop_pg_database, require_postgres
 from tests.support.faults import (
     ADMIN_EMAIL,
-    ADMIN_PASSWORD,
     admin_token,
     create_event,
     make_admin,
@@ -30,8 +29,6 @@ from ticketing.storm import Answer, Api, QuantityPlan, Storm, checks, register_a
 from ticketing.storm.checks import Status
 from ticketing.storm.report import Report, answer_counts, percentile, render
 from ticketing.storm.runner import Outcome, StormResult
-
-pytestmark = pytest.mark.slow
 
 
 # -- logic, no HTTP --------------------------------------------------------------------------------
@@ -232,10 +229,9 @@ async def test_runner_keeps_to_its_concurrency_and_stops_on_request() -> None:
     assert result.stopped_early and 40 <= len(result.outcomes) < 10_000
 
 
-async def test_runner_is_cheap_enough_for_a_thousand_requests_per_second() -> None:
-    """The storm must not be the bottleneck: against an in-process server that answers at once,
-    client and server together must cost well under 1 ms of CPU per request (measured here:
-    ~0.25 ms; the client alone ~0.14 ms, i.e. ~7,000 requests/s on one core)."""
+async def test_runner_answers_a_burst_of_two_thousand_requests() -> None:
+    """The runner keeps 64 requests in flight until all 2,000 are answered. (Its CPU cost, about
+    0.14 ms a request for the client, is a speed figure: measured by hand, never asserted here.)"""
     body = {"id": 1, "status": "CONFIRMED", "quantity": 1, "tickets": [{"id": 1, "code": "x" * 22, "status": "VALID"}]}
 
     async def book(request: web.Request) -> web.Response:
@@ -250,14 +246,10 @@ async def test_runner_is_cheap_enough_for_a_thousand_requests_per_second() -> No
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         async with Api(f"http://127.0.0.1:{port}", concurrency=64) as api:
-            storm = Storm(api, 1, ["t" * 150], [1] * 2000, 64)
-            started = time.process_time()
-            result = await storm.run()
-            cpu_per_request = (time.process_time() - started) / 2000
+            result = await Storm(api, 1, ["t" * 150], [1] * 2000, 64).run()
     finally:
         await runner.cleanup()
-    assert len(result.created) == 2000
-    assert cpu_per_request < 0.0007, f"{cpu_per_request * 1e6:.0f} µs of CPU per request (client and server)"
+    assert len(result.created) == 2000 and len(result.outcomes) == 2000
 
 
 # -- the command against a fake server (what a real one must never do) -----------------------------
@@ -297,11 +289,11 @@ class FakeService:
         return web.json_response({"items": items, "total": len(items), "limit": 200, "offset": 0})
 
 
-async def _storm_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> tuple[int, str, str]:
+async def _storm_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         TICKETING, "storm", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -317,8 +309,9 @@ async def fake_service() -> Any:
     await runner.cleanup()
 
 
+@pytest.mark.slow  # runs `ticketing storm` as a process
 async def test_command_exits_1_on_any_5xx(fake_service: Any, tmp_path: Path) -> None:
-    service, url = fake_service
+    _, url = fake_service
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("# one token per line\ntoken-a\n\ntoken-b\n")
     code, out, err = await _storm_cli("--url", url, "--event-id", "1", "--requests", "50", "--concurrency", "5",
@@ -332,6 +325,7 @@ async def test_command_exits_1_on_any_5xx(fake_service: Any, tmp_path: Path) -> 
     assert verdicts["created_are_durable"] == "pass" and verdicts["sold_delta_matches"] == "pass"
 
 
+@pytest.mark.slow  # runs `ticketing storm` as a process
 async def test_command_refuses_bad_usage(fake_service: Any) -> None:
     _, url = fake_service
     code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--quantity", "2", "--quantities", "1-3")
@@ -379,13 +373,14 @@ async def _new_event(server: ServerProcess, capacity: int, max_per_booking: int 
         return await create_event(api, await admin_token(api), capacity, max_per_booking)
 
 
+@pytest.mark.slow  # a real `ticketing serve` and `ticketing storm`
 async def test_command_sells_out_and_checks_through_the_admin_api(server: ServerProcess) -> None:
     capacity = 150
     event_id = await _new_event(server, capacity)
     code, out, err = await _storm_cli(
         "--url", server.url, "--event-id", str(event_id), "--requests", "400", "--concurrency", "32",
         "--quantities", "1-3", "--seed", "7", "--users", "6",
-        "--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD, "--json",
+        "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",
         env=cli_env(server.database_url),
     )
     assert code == 0, (out, err)
@@ -405,6 +400,7 @@ async def test_command_sells_out_and_checks_through_the_admin_api(server: Server
     assert len(state.bookings) == summary["booked"]["bookings"] == summary["by_status"]["201"]
 
 
+@pytest.mark.slow  # a real `ticketing serve` and `ticketing storm`
 async def test_command_without_admin_reports_for_a_person(sqlite_server: ServerProcess) -> None:
     server = sqlite_server
     event_id = await _new_event(server, capacity=60)
@@ -418,6 +414,7 @@ async def test_command_without_admin_reports_for_a_person(sqlite_server: ServerP
         assert expected in out, out
 
 
+@pytest.mark.slow  # a real `ticketing serve` and `ticketing storm`
 async def test_command_finds_a_counter_that_drifted(sqlite_server: ServerProcess) -> None:
     """Break invariant 1 behind the service's back: the storm must say so and exit 1."""
     server = sqlite_server
@@ -431,7 +428,7 @@ async def test_command_finds_a_counter_that_drifted(sqlite_server: ServerProcess
         conn.execute("UPDATE events SET tickets_sold = tickets_sold - 1 WHERE id = ?", (event_id,))
     code, out, err = await _storm_cli(
         "--url", server.url, "--event-id", str(event_id), "--requests", "60", "--concurrency", "8",
-        "--users", "2", "--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD, "--json",
+        "--users", "2", "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",
         env=cli_env(server.database_url),
     )
     assert code == 1, (out, err)

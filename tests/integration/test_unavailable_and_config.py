@@ -5,24 +5,24 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.conftest import settings_for
-from ticketing.api.app import create_app
+from tests.support.api import in_process_client
+from tests.support.settings import settings_for
 from ticketing.config import ConfigError, Settings
 from ticketing.db.migrate import upgrade
 
+MakeApp = Callable[..., Awaitable[FastAPI]]
 
-async def test_exhausted_pool_answers_503_with_retry_after(tmp_path):
-    url = f"sqlite:///{tmp_path / 'pool.db'}"
-    await asyncio.to_thread(upgrade, url)
-    settings = settings_for(url).model_copy(update={"pool_size": 1, "pool_timeout": 0.2})
-    app = create_app(settings)
+
+async def test_exhausted_pool_answers_503_with_retry_after(make_app: MakeApp) -> None:
+    app = await make_app(pool_size=1, pool_timeout=0.2)
     engine = app.state.services.db.engine
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with in_process_client(app) as client:
         assert (await client.get("/api/v1/events")).status_code == 200
         async with engine.connect():  # the only connection, held
             busy = await client.get("/api/v1/events")
@@ -32,7 +32,6 @@ async def test_exhausted_pool_answers_503_with_retry_after(tmp_path):
         assert int(busy.headers["Retry-After"]) > 0
         assert not_ready.status_code == 503 and not_ready.json()["code"] == "unavailable"
         assert (await client.get("/api/v1/events")).status_code == 200
-    await engine.dispose()
 
 
 def test_sqlite_key_is_generated_once_and_private(tmp_path):
@@ -49,16 +48,13 @@ def test_postgres_without_a_key_refuses_to_start():
         Settings(database_url="postgresql://postgres@127.0.0.1/x", secret_key=None).signing_key()
 
 
-async def test_web_app_is_served_with_deep_links(tmp_path):
+async def test_web_app_is_served_with_deep_links(make_app: MakeApp, tmp_path: Path) -> None:
     web = tmp_path / "web"
     (web / "assets").mkdir(parents=True)
     (web / "index.html").write_text("<app-root></app-root>")
     (web / "assets" / "main.js").write_text("console.log(1)")
-    url = f"sqlite:///{tmp_path / 'web.db'}"
-    await asyncio.to_thread(upgrade, url)
-    app = create_app(settings_for(url).model_copy(update={"web_dir": web}))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    app = await make_app(web_dir=web)
+    async with in_process_client(app) as client:
         assert (await client.get("/")).text == "<app-root></app-root>"
         assert (await client.get("/events/12")).text == "<app-root></app-root>"
         assert (await client.get("/assets/main.js")).text == "console.log(1)"
@@ -68,7 +64,6 @@ async def test_web_app_is_served_with_deep_links(tmp_path):
         api_404 = await client.get("/api/v1/unknown")
         assert api_404.status_code == 404 and api_404.json()["code"] == "not_found"
         assert (await client.get("/api/v1/events")).status_code == 200
-    await app.state.services.db.dispose()
 
 
 async def test_ping_answers_at_its_timeout_even_if_clean_up_is_slow(tmp_path):

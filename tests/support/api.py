@@ -1,4 +1,5 @@
-"""Small steps that many API tests take: sign up, sign in, make an admin, create an event."""
+"""Small steps that many API tests take: an in-process client, sign up, sign in, make an admin,
+create an event, book."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from typing import Any
 
 import httpx
 
+from tests.support.credentials import PASSWORD
 from ticketing.app import accounts
+from ticketing.domain.models import Caller
 
-PASSWORD = "correct horse battery"
+# A documentation address (RFC 5737): the sign-in throttle keys on the caller's address.
+CLIENT_ADDRESS = ("203.0.113.7", 4711)
 _serial = itertools.count()
+
+
+def in_process_client(app: Any) -> httpx.AsyncClient:
+    """A client that calls the ASGI app directly; an unhandled error is answered 500, as a server would."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=CLIENT_ADDRESS)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 def unique_email(prefix: str = "user") -> str:
@@ -40,8 +50,17 @@ async def customer(client: httpx.AsyncClient, email: str | None = None) -> tuple
 async def admin(client: httpx.AsyncClient, app: Any) -> dict[str, str]:
     services = app.state.services
     email = unique_email("admin")
-    await accounts.create_admin(services.store, services.passwords, email=email, password=PASSWORD, name="Boss")
+    await accounts.create_admin(services.store, services.passwords, email=email, password=PASSWORD, name="Boss",
+                                now=datetime.now(UTC))
     return await sign_in(client, email)
+
+
+async def session_headers(services: Any, user_id: int) -> dict[str, str]:
+    """Auth headers for ``user_id`` without a sign-in (no password hashing): a new session, and
+    a token for it, as sign-in would issue."""
+    now = datetime.now(UTC)
+    session_id = await services.store.sessions.start(user_id, now, now + services.tokens.lifetime)
+    return bearer(services.tokens.issue(Caller(user_id, session_id), now))
 
 
 def event_body(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Throwaway databases for tests: an SQLite file, or a PostgreSQL database made and dropped."""
+"""Throwaway databases for tests: an SQLite file, or a PostgreSQL database made and dropped;
+migrated or empty; and emptied again between tests."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import text
+
+from ticketing.db.database import Database
+from ticketing.db.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("TICKETING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BACKENDS = ("sqlite", "postgres")
+# Children first, so that deleting row by row never trips a foreign key.
+_TABLES = ("sign_in_failures", "sessions", "tickets", "bookings", "events", "users")
 
 
 def _pg_url(name: str) -> str:
@@ -69,3 +77,25 @@ def temporary_database(backend: str, tmp_dir: Path, prefix: str = "ticketing_tes
         yield url
     finally:
         drop_pg_database(url)
+
+
+def make_database(backend: str, tmp_dir: Path) -> str:
+    """A migrated database of either backend; a PostgreSQL one is the caller's to drop."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_dir / 'ticketing.db'}"
+    else:
+        require_postgres()
+        url = create_pg_database()
+    upgrade(url)
+    return url
+
+
+async def wipe(db: Database) -> None:
+    """Empties every table, so that a test starts from nothing whatever ran before it."""
+    async with db.engine.connect() as conn:
+        if db.is_sqlite:
+            for table in _TABLES:
+                await conn.exec_driver_sql(f"DELETE FROM {table}")
+            await conn.commit()
+        else:
+            await conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE"))

@@ -20,13 +20,13 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from tests.support.credentials import PASSWORD
 from tests.support.server import ServerProcess, free_port, run_cli
 from ticketing.storm import Api
 from ticketing.storm.accounts import sign_in
 from ticketing.storm.runner import Outcome
 
 ADMIN_EMAIL = "storm-admin@example.com"
-ADMIN_PASSWORD = "storm-admin-password"
 LIVE = ("VALID", "USED")
 
 
@@ -124,7 +124,7 @@ def _read_sqlite(path: str, event_id: int) -> DbState:
 
 # -- setup through the real CLI and API ---------------------------------------------------------
 async def make_admin(database_url: str) -> None:
-    await asyncio.to_thread(run_cli, database_url, "create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+    await asyncio.to_thread(run_cli, database_url, "create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD)
 
 
 async def create_event(api: Api, admin_token: str, capacity: int, max_per_booking: int = 10) -> int:
@@ -137,7 +137,7 @@ async def create_event(api: Api, admin_token: str, capacity: int, max_per_bookin
 
 
 async def admin_token(api: Api) -> str:
-    return await sign_in(api, ADMIN_EMAIL, ADMIN_PASSWORD)
+    return await sign_in(api, ADMIN_EMAIL, PASSWORD)
 
 
 def unexpected_answers(outcomes: Iterable[Outcome], allowed: set[tuple[int, str | None]]) -> dict[str, int]:

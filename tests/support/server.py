@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,14 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.settings import TEST_ENV
+
 TICKETING = str(Path(sys.executable).with_name("ticketing"))
-# Cheaper argon2 for tests: hashing is still real, just not tuned for production.
-TEST_ENV = {
-    "TICKETING_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
-    "TICKETING_ARGON2_TIME_COST": "1",
-    "TICKETING_ARGON2_MEMORY_KIB": "8192",
-    "TICKETING_LOG_LEVEL": "WARNING",
-}
 
 
 def free_port() -> int:
@@ -53,7 +49,9 @@ def _cmdline(pid: int) -> bytes:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, workers: int = 1, env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self, database_url: str, workers: int = 1, env: dict[str, str] | None = None, log_path: Path | None = None
+    ) -> None:
         self.database_url = database_url
         self.workers = workers
         self.env = cli_env(database_url, env)
@@ -63,11 +61,12 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [TICKETING, "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        # The server holds its own copy of the log file's descriptor: ours is closed at once.
+        with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
+            self.process = subprocess.Popen(
+                [TICKETING, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 60) -> None:

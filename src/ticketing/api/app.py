@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ticketing.api import errors
-from ticketing.api.booking_fast_path import BookingFastPath
+from ticketing.api.allowed_methods import AllowedMethods
+from ticketing.api.booking_door import BookingDoor
+from ticketing.api.logs import OneLineFormatter
 from ticketing.api.middleware import RequestContext, RequestIdFilter
 from ticketing.api.routers import accounts, bookings, events, ops, tickets
 from ticketing.api.services import Services
@@ -20,14 +25,29 @@ from ticketing.config import Settings
 API_PREFIX = "/api/v1"
 
 
-class TicketingAPI(FastAPI):
-    def build_middleware_stack(self) -> ASGIApp:
-        app = super().build_middleware_stack()
-        services: Services = self.state.services
+class TicketingApp:
+    """What is served: the request context outermost (request ids, body limit, metrics, access
+    log: it sees every answer, a 500 included), then the booking door, then the FastAPI app."""
+
+    def __init__(self, api: FastAPI, services: Services) -> None:
+        self.api = api
+        self.state = api.state  # the services, for tools and tests
+        self.door: BookingDoor | None = None
         if services.settings.booking_fast_path:
-            route = next(r for r in bookings.router.routes if getattr(r, "endpoint", None) is bookings.book)
-            app = BookingFastPath(app, services, route, API_PREFIX + route.path)
-        return RequestContext(app)
+            route = next(r for r in bookings.router.routes if isinstance(r, APIRoute) and r.endpoint is bookings.book)
+            self.door = BookingDoor(api, services, route, API_PREFIX + route.path)
+        self._asgi: ASGIApp = RequestContext(self.door or api, services.errors)
+        proxies = services.settings.trusted_proxies
+        if proxies:
+            # The one place X-Forwarded-For is believed, in-process and under any server (which
+            # `ticketing serve` starts with its own proxy handling off): only from these peers.
+            self._asgi = ProxyHeadersMiddleware(self._asgi, trusted_hosts=[str(net) for net in proxies])  # type: ignore[arg-type,assignment]  # uvicorn's own ASGI types
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        return self.api.openapi()
 
 
 def configure_logging(level: str) -> None:
@@ -36,13 +56,13 @@ def configure_logging(level: str) -> None:
         return
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> TicketingApp:
     settings = settings or Settings()
     configure_logging(settings.log_level)
     services = Services.build(settings)
@@ -52,16 +72,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await services.db.dispose()
 
-    app = TicketingAPI(
+    api = FastAPI(
         title="ticketing",
         version="1",
         summary="Event ticket booking that never oversells.",
         lifespan=lifespan,
+        # No redirect from /path/ to /path: Starlette builds its Location from the Host header,
+        # which a client chooses (Host: evil.com -> http://evil.com/...). Such a path is a 404.
+        redirect_slashes=False,
     )
-    app.state.services = services
-    errors.install(app)
+    api.state.services = services
+    errors.install(api, services.errors)
     for router in (accounts.router, events.router, bookings.router, tickets.router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(ops.router)
-    mount_web_app(app, settings.web_dir)
-    return app
+        api.include_router(router, prefix=API_PREFIX)
+    api.include_router(ops.router)
+    api.add_middleware(AllowedMethods, router=api.router)
+    mount_web_app(api, settings.web_dir)
+    return TicketingApp(api, services)

@@ -7,36 +7,48 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from ticketing.api.auth import NotAuthenticated
 from ticketing.api.schemas import MAX_ID
 from ticketing.api.services import Services
-from ticketing.app.ports import Page
-from ticketing.db.repositories import SqlStore
-from ticketing.domain.models import User
+from ticketing.app.ports import Page, Store
+from ticketing.domain.errors import NotAuthenticated, SessionEnded
+from ticketing.domain.models import Caller, User
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def _services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-async def _store(services: ServicesDep) -> SqlStore:
+async def _store(services: ServicesDep) -> Store:
     return services.store
 
 
-StoreDep = Annotated[SqlStore, Depends(_store)]
+StoreDep = Annotated[Store, Depends(_store)]
+# The bearer token as sent, if any: routes that need no account read resolve it themselves.
+BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-async def _current_user(services: ServicesDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
+async def _caller(services: ServicesDep, token: BearerToken) -> Caller:
     if not token:
         raise NotAuthenticated()
-    user = await services.store.users.get(services.tokens.user_id(token))
+    return services.tokens.caller(token)
+
+
+# Who the token names (its signature checked, nothing read): with CurrentUser, whose session it is.
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+async def _current_user(services: ServicesDep, caller: CallerDep) -> User:
+    # One read: the account, only while the token's session is live (signed out, ended by a
+    # password change or an account gone all answer 401 here, on every process at once).
+    user = await services.store.users.by_session(caller)
     if user is None:
-        raise NotAuthenticated("Invalid or expired token.")
+        raise SessionEnded()
     return user
 
 

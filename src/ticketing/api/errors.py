@@ -1,111 +1,167 @@
-"""One table from outcome to HTTP status and code, and the handlers that use it."""
+"""The one table from outcome to HTTP answer: status, code, headers, and what OpenAPI says.
+
+Every error answer is made here: domain errors raised by the use cases, the framework's own
+(unknown route, wrong method, invalid input), the body-size limit, and anything unexpected.
+Routes declare the errors they may answer by naming domain errors (``documented``), so their
+OpenAPI ``responses`` come from this table too and cannot drift from what is answered.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ticketing.db.errors import is_capacity_refusal, is_unavailable
+from ticketing.api.schemas import ErrorOut, SoldOutOut
+from ticketing.db.errors import as_domain_error
 from ticketing.domain import errors as e
 
 log = logging.getLogger(__name__)
 
-ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
-    e.QuantityAboveLimit: (400, "quantity_above_limit"),
-    e.SalesClosed: (400, "sales_closed"),
-    e.InvalidCredentials: (401, "invalid_credentials"),
-    e.Forbidden: (403, "forbidden"),
-    e.EventNotFound: (404, "event_not_found"),
-    e.UserNotFound: (404, "user_not_found"),
-    e.BookingNotFound: (404, "booking_not_found"),
-    e.TicketNotFound: (404, "ticket_not_found"),
-    e.TicketsSoldOut: (409, "sold_out"),
-    e.EmailTaken: (409, "email_taken"),
-    e.CapacityBelowSold: (409, "capacity_below_sold"),
-    e.AlreadyCheckedIn: (409, "already_checked_in"),
-    e.TicketVoid: (409, "ticket_void"),
-    e.RequestInProgress: (409, "request_in_progress"),
-    e.IdempotencyKeyMismatch: (422, "idempotency_key_mismatch"),
-    e.TooManySignInAttempts: (429, "too_many_requests"),
-    e.ServiceUnavailable: (503, "unavailable"),
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    code: str
+    description: str
+
+
+# Looked up along each error's class hierarchy: UserMissing answers as NotAuthenticated (a
+# signed token whose account is gone is not a valid caller), every NotFound by its own row.
+ERRORS: dict[type[e.DomainError], Answer] = {
+    e.QuantityAboveLimit: Answer(400, "quantity_above_limit", "more tickets than the event allows in one booking"),
+    e.SalesClosed: Answer(400, "sales_closed", "the event has started"),
+    e.NotAuthenticated: Answer(401, "not_authenticated", "missing, malformed, expired or forged token"),
+    e.InvalidCredentials: Answer(401, "invalid_credentials", "wrong email or password"),
+    e.Forbidden: Answer(403, "forbidden", "the caller's role does not allow this"),
+    e.EventNotFound: Answer(404, "event_not_found", "no such event"),
+    e.UserNotFound: Answer(404, "user_not_found", "no such user"),
+    e.BookingNotFound: Answer(404, "booking_not_found", "no such booking, or not the caller's"),
+    e.TicketNotFound: Answer(404, "ticket_not_found", "no such ticket, or not the caller's"),
+    e.TicketsSoldOut: Answer(409, "sold_out", "not enough tickets left; `available` says how many"),
+    e.EmailTaken: Answer(409, "email_taken", "an account with this email exists"),
+    e.CapacityBelowSold: Answer(409, "capacity_below_sold", "capacity below the tickets already sold"),
+    e.AlreadyCheckedIn: Answer(409, "already_checked_in", "the ticket was checked in before"),
+    e.TicketVoid: Answer(409, "ticket_void", "the ticket's booking was cancelled"),
+    e.RequestInProgress: Answer(409, "request_in_progress", "a request with this Idempotency-Key is running; retry"),
+    e.PayloadTooLarge: Answer(413, "payload_too_large", "the body is over 64 KiB"),
+    e.InvalidInput: Answer(422, "validation_error", "malformed or invalid input"),
+    e.IdempotencyKeyMismatch: Answer(422, "idempotency_key_mismatch", "this Idempotency-Key came with another body"),
+    e.TooManyRequests: Answer(429, "too_many_requests", "too many sign-in or sign-up attempts; see Retry-After"),
+    e.ServiceUnavailable: Answer(503, "unavailable", "the database cannot be reached or is overloaded; see Retry-After"),
 }
 
-# Codes for errors raised by the framework itself (routing, methods, auth).
-_HTTP_CODES = {
-    401: "not_authenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-    503: "unavailable",
-}
+# Codes for the errors the framework raises itself (routing, methods, content negotiation), and
+# for a body found too large while the app reads it (see api/middleware.py).
+_FRAMEWORK_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
+                    413: ERRORS[e.PayloadTooLarge].code, 415: "unsupported_media_type"}
 
-RETRY_AFTER_SECONDS = 2
+_BEARER = {"WWW-Authenticate": "Bearer"}
+_RETRY_AFTER_DOC = {"description": "Seconds to wait before retrying.", "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+_BEARER_DOC = {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}
 
 
-def error_response(status: int, code: str, detail: object, headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
+def answer_for(error: e.DomainError) -> Answer:
+    return next(ERRORS[cls] for cls in type(error).__mro__ if cls in ERRORS)
+
+
+# What any API operation may answer besides its own outcomes.
+_COMMON = (e.PayloadTooLarge, e.InvalidInput, e.ServiceUnavailable)
+
+
+def documented(*errors: type[e.DomainError], common: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route that may answer these errors (and, unless ``common`` is
+    off, the errors any API operation may answer), grouped by status: one status, one entry."""
+    by_status: dict[int, list[type[e.DomainError]]] = {}
+    for error in dict.fromkeys((*errors, *(_COMMON if common else ()))):
+        by_status.setdefault(ERRORS[error].status, []).append(error)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        doc: dict[str, Any] = {
+            "model": SoldOutOut | ErrorOut if e.TicketsSoldOut in group else ErrorOut,
+            "description": "; ".join(f"{ERRORS[g].code}: {ERRORS[g].description}" for g in group),
+        }
+        headers: dict[str, Any] = {}
+        if all(issubclass(g, e.NotAuthenticated) for g in group):
+            headers["WWW-Authenticate"] = _BEARER_DOC
+        if status in (429, 503):
+            headers["Retry-After"] = _RETRY_AFTER_DOC
+        if headers:
+            doc["headers"] = headers
+        responses[status] = doc
+    return responses
+
+
+# For a router's operations that declare no errors of their own.
+COMMON_ERRORS = documented()
+
+
+def _json(status: int, code: str, detail: object, headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
     return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status, headers=headers)
 
 
-def domain_error_response(error: e.DomainError) -> JSONResponse:
-    status, code = next(ERROR_TABLE[cls] for cls in type(error).__mro__ if cls in ERROR_TABLE)
-    extra: dict[str, object] = {}
-    headers: dict[str, str] = {}
-    if isinstance(error, e.TicketsSoldOut):
-        extra["available"] = error.available
-    if isinstance(error, e.TooManySignInAttempts):
-        headers["Retry-After"] = str(error.retry_after)
-    if isinstance(error, e.ServiceUnavailable):
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return error_response(status, code, error.detail, headers or None, **extra)
+class ErrorAnswers:
+    """Makes the error answers; built once per app from the settings (``Retry-After``)."""
 
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
 
-def unavailable_response() -> JSONResponse:
-    return domain_error_response(e.ServiceUnavailable())
+    def answer(self, error: e.DomainError) -> JSONResponse:
+        found = answer_for(error)
+        extra: dict[str, object] = {}
+        headers: dict[str, str] = {}
+        if isinstance(error, e.NotAuthenticated):
+            headers.update(_BEARER)
+        if isinstance(error, e.TicketsSoldOut):
+            extra["available"] = error.available
+        if isinstance(error, e.TooManyRequests):
+            headers["Retry-After"] = str(error.retry_after)
+        if isinstance(error, e.ServiceUnavailable):
+            headers["Retry-After"] = str(self.retry_after_seconds)
+        return _json(found.status, found.code, error.detail, headers or None, **extra)
 
+    def unexpected(self, error: Exception) -> JSONResponse:
+        """An exception no layer turned into a domain error: a database outcome the database
+        layer recognises still gets its contract answer; anything else is a logged 500."""
+        known = as_domain_error(error)
+        if known is not None:
+            return self.answer(known)
+        log.exception("unexpected error", exc_info=error)
+        return _json(500, "internal_error", "Internal server error.")
 
-def unexpected_error_response(error: Exception) -> JSONResponse:
-    # Belt and braces: a database refusal that escaped the repositories still maps cleanly.
-    if is_capacity_refusal(error):
-        return domain_error_response(e.TicketsSoldOut(0))
-    if is_unavailable(error):
-        return unavailable_response()
-    log.exception("unexpected error")
-    return error_response(500, "internal_error", "Internal server error.")
-
-
-def _clean_validation_errors(errors: list[dict[str, object]]) -> list[dict[str, object]]:
-    # Echoing "input" back would reflect huge or binary payloads; "ctx" may hold exceptions.
-    return [{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in errors]
-
-
-def install(app: FastAPI) -> None:
-    @app.exception_handler(e.DomainError)
-    async def _domain(_: Request, error: e.DomainError) -> JSONResponse:
-        return domain_error_response(error)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
-        return error_response(422, "validation_error", _clean_validation_errors(list(error.errors())))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    def framework(self, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400:
             # Only the framework raises a bare 400, when it cannot even parse a body (JSON that is
             # not UTF-8, a broken form): malformed input, which the contract answers with 422.
-            detail = [{"type": "body_unparsable", "loc": ["body"], "msg": str(error.detail)}]
-            return error_response(422, "validation_error", detail)
-        code = getattr(error, "code", None) or _HTTP_CODES.get(error.status_code, "error")
-        return error_response(error.status_code, code, error.detail, dict(error.headers or {}) or None)
+            return self.answer(e.InvalidInput([{"type": "body_unparsable", "loc": ["body"], "msg": str(error.detail)}]))
+        code = _FRAMEWORK_CODES.get(error.status_code, "error")
+        return _json(error.status_code, code, error.detail, dict(error.headers or {}) or None)
+
+
+def invalid_input(errors: Any) -> e.InvalidInput:
+    # Echoing "input" back would reflect huge or binary payloads; "ctx" may hold exceptions.
+    return e.InvalidInput([{k: v for k, v in err.items() if k in ("type", "loc", "msg")} for err in errors])
+
+
+def install(app: FastAPI, answers: ErrorAnswers) -> None:
+    @app.exception_handler(e.DomainError)
+    async def _domain(_: Request, error: e.DomainError) -> JSONResponse:
+        return answers.answer(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        return answers.answer(invalid_input(error.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return answers.framework(error)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        return unexpected_error_response(error)
+        return answers.unexpected(error)

@@ -1,33 +1,41 @@
-"""The outermost layer: request ids, the body size limit, latency metrics and the access log.
+"""The outermost layer: request ids, the body size limit, security headers, latency metrics
+and the access log.
 
 It wraps even Starlette's error middleware, so a 500 carries X-Request-ID like any answer.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
 from contextvars import ContextVar
 
-from fastapi import HTTPException
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketing.api import metrics
+from ticketing.api.errors import ErrorAnswers
+from ticketing.api.logs import printable
+from ticketing.domain.errors import PayloadTooLarge
 
 MAX_BODY_BYTES = 64 * 1024
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 _VALID_REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")
 log = logging.getLogger("ticketing.access")
 
-
-class PayloadTooLarge(HTTPException):
-    code = "payload_too_large"
-
-    def __init__(self) -> None:
-        super().__init__(413, f"Request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+# On every answer: no MIME sniffing (a JSON body is never run as a script or page), no framing
+# by other sites, no URL leaked to other sites in Referer. The web app's pages add a CSP (web.py).
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# API answers hold personal data or tokens: no cache (browser, proxy) may keep them. The public
+# catalogue (the event list and an event) is the same for everyone and may be cached.
+_NO_STORE = (b"cache-control", b"no-store")
+_PUBLIC_CATALOGUE = re.compile(r"/api/v1/events(?:/[^/]*)?")
 
 
 class RequestIdFilter(logging.Filter):
@@ -39,13 +47,14 @@ class RequestIdFilter(logging.Filter):
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value  # type: ignore[no-any-return]
+            return bytes(value)
     return None
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, errors: ErrorAnswers) -> None:
         self.app = app
+        self.errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,19 +66,25 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         response_started = False
+        path: str = scope["path"]
+        private = path.startswith("/api/") and not (
+            scope["method"] in ("GET", "HEAD") and _PUBLIC_CATALOGUE.fullmatch(path))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
+                if private:
+                    headers.append(_NO_STORE)
+                message["headers"] = headers
             await send(message)
 
         try:
             length = _header(scope, b"content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                await self._too_large(send_with_id)
+                await self.errors.answer(PayloadTooLarge(MAX_BODY_BYTES))(scope, receive, send_with_id)
             else:
                 await self.app(scope, _limited(receive), send_with_id)
         except Exception:
@@ -80,18 +95,12 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            metrics.REQUEST_SECONDS.labels(scope["method"], path, str(status)).observe(elapsed)
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            metrics.REQUEST_SECONDS.labels(scope["method"], getattr(route, "path", "unmatched"), str(status)).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                # Escaped here as well as by the formatter: any handler (a test's, an operator's)
+                # gets the access line as one line.
+                log.info("%s %s %d %.1fms", printable(scope["method"]), printable(path), status, elapsed * 1000)
             REQUEST_ID.reset(token)
-
-    @staticmethod
-    async def _too_large(send: Send) -> None:
-        error = PayloadTooLarge()
-        body = json.dumps({"detail": error.detail, "code": error.code}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
 
 
 def _limited(receive: Receive) -> Receive:
@@ -103,7 +112,9 @@ def _limited(receive: Receive) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > MAX_BODY_BYTES:
-                raise PayloadTooLarge()
+                # Raised inside the app's body read: FastAPI lets an HTTPException through there
+                # (any other error becomes a 400); the error table answers it as PayloadTooLarge.
+                raise HTTPException(413, str(PayloadTooLarge(MAX_BODY_BYTES)))
         return message
 
     return limited

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import email_validator
 from annotated_types import Ge, Le
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     PlainSerializer,
     StringConstraints,
@@ -21,14 +21,24 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, Event, Ticket, User
+from ticketing.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, acceptable_password
 
-MAX_ID = 2**63 - 1
+# The largest id every JSON reader holds exactly (RFC 7493, I-JSON): past it a client's double
+# rounds, and schema validators compare against a maximum that is no longer the service's own.
+MAX_ID = 2**53 - 1
+
+
+# PostgreSQL text cannot hold NUL. The OpenAPI schema says so with this pattern, so that clients
+# generated from it (and schemathesis) know a NUL is refused.
+_NO_NUL = r"^[^\x00]*$"
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and no database can store an unpaired surrogate.
+    # No database can store an unpaired surrogate either (JSON can spell one: "\ud800"), but no
+    # generator makes one and a pattern cannot say it, so it is refused without being documented.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     try:
@@ -38,9 +48,24 @@ def _storable(value: str) -> str:
     return value
 
 
-# A price sent as text: plain digits, at most two places (what the web app's form allows). The
-# pattern is enforced, not only documented, so the OpenAPI schema says exactly what is accepted.
-_MONEY_TEXT = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
+# A price sent as text: plain digits, at most two places (what the web app's form allows), 0 to
+# 1000000. The pattern is enforced, not only documented, so the OpenAPI schema says exactly what
+# is accepted, the upper bound included (a string has no "maximum").
+_MONEY_TEXT = r"^([0-9]{1,6}(\.[0-9]{1,2})?|1000000(\.00?)?)$"
+
+
+def _email(value: str) -> str:
+    # What pydantic's EmailStr does, except that special-use test domains (user@shop.test) are
+    # addresses too: JSON Schema's "email" format admits them, and an email here is a login name,
+    # never a mailbox the service writes to.
+    try:
+        return email_validator.validate_email(
+            value, check_deliverability=False, test_environment=True, allow_display_name=True
+        ).normalized
+    except email_validator.EmailNotValidError as error:
+        raise PydanticCustomError(
+            "value_error", "value is not a valid email address: {reason}", {"reason": str(error)}
+        ) from None
 
 
 def _money_text(value: object) -> object:
@@ -73,9 +98,22 @@ def _plain_digits(value: object) -> object:
     return value
 
 
-Text = Annotated[str, AfterValidator(_storable)]
-# JSON integers only: "2", 2.0 and true are not quantities or ids.
-Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+def _integral(value: object) -> object:
+    # JSON has one kind of number, and JSON Schema's "integer" is any number without a fraction,
+    # so 2.0 is the integer 2 (clients whose numbers are all doubles send it so). "2", 2.5 and
+    # true are not integers: the strict int below refuses them.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable), Field(json_schema_extra={"pattern": _NO_NUL})]
+# Integers in a JSON body, exactly what the schema's "integer" admits. (The bounds come before
+# the validator: after it, pydantic would no longer document them as minimum and maximum.)
+Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True), BeforeValidator(_integral)]
+Quantity = Annotated[int, Field(ge=1, strict=True), BeforeValidator(_integral)]
+Capacity = Annotated[int, Field(ge=0, le=1_000_000, strict=True), BeforeValidator(_integral)]
+PerBooking = Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_BOOKING, strict=True), BeforeValidator(_integral)]
 # An id in a URL (path or query): digits only, in range. Routers wrap it in Path() or Query().
 DigitsId = Annotated[int, Ge(1), Le(MAX_ID), BeforeValidator(_plain_digits)]
 Money = Annotated[
@@ -83,14 +121,23 @@ Money = Annotated[
     BeforeValidator(_money_text),
     Field(ge=0, le=1_000_000, max_digits=9, decimal_places=2, allow_inf_nan=False),
     WithJsonSchema({"anyOf": [
-        {"type": "number", "minimum": 0, "maximum": 1_000_000},
+        # JSON Schema's multipleOf is exact (0.57 is a multiple of 0.01); so is the service's check.
+        {"type": "number", "minimum": 0, "maximum": 1_000_000, "multipleOf": 0.01},
         {"type": "string", "pattern": _MONEY_TEXT},
     ]}),
 ]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json")]
 Instant = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
+Email = Annotated[
+    str, StringConstraints(max_length=320), AfterValidator(_storable), AfterValidator(_email),
+    Field(json_schema_extra={"format": "email", "pattern": _NO_NUL}),
+]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+# A password being set (sign-up, password change): the length, then domain/passwords.py's rule.
+NewPassword = Annotated[
+    Text, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH), AfterValidator(acceptable_password)
+]
 
 T = TypeVar("T")
 
@@ -101,9 +148,15 @@ class Strict(BaseModel):
 
 # -- accounts ---------------------------------------------------------------------------------
 class RegisterIn(Strict):
-    email: Annotated[EmailStr, AfterValidator(_storable), StringConstraints(max_length=320)]
-    password: Annotated[Text, StringConstraints(min_length=8, max_length=128)]
+    email: Email
+    password: NewPassword
     name: Name
+
+
+class PasswordChangeIn(Strict):
+    # Any password that could have been set is 1..128 characters; a longer one cannot be right.
+    current_password: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    new_password: NewPassword
 
 
 class UserOut(BaseModel):
@@ -129,10 +182,10 @@ class EventIn(Strict):
     description: Annotated[Text, StringConstraints(max_length=5000)] = ""
     venue: Annotated[Text, StringConstraints(max_length=200)] = ""
     starts_at: Instant
-    capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+    capacity: Capacity
     price: Money
     currency: Currency | None = None
-    max_per_booking: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_BOOKING, strict=True)] = 10
+    max_per_booking: PerBooking = 10
 
 
 _NULLABLE_IN_PATCH = {"description", "venue"}
@@ -144,10 +197,10 @@ class EventPatch(Strict):
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     venue: Annotated[Text, StringConstraints(max_length=200)] | None = None
     starts_at: Instant | SkipJsonSchema[None] = None
-    capacity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | SkipJsonSchema[None] = None
+    capacity: Capacity | SkipJsonSchema[None] = None
     price: Money | SkipJsonSchema[None] = None
     currency: Currency | SkipJsonSchema[None] = None
-    max_per_booking: Annotated[int, Field(ge=1, le=MAX_TICKETS_PER_BOOKING, strict=True)] | SkipJsonSchema[None] = None
+    max_per_booking: PerBooking | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> EventPatch:
@@ -189,7 +242,7 @@ class EventOut(BaseModel):
 class BookingIn(Strict):
     event_id: Id
     # No upper bound here: above the event's own limit is a 400 quantity_above_limit.
-    quantity: Annotated[int, Field(ge=1, strict=True)]
+    quantity: Quantity
     user_id: Id | None = None
 
 
@@ -243,24 +296,6 @@ class ErrorOut(BaseModel):
 
 class SoldOutOut(ErrorOut):
     available: int
-
-
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
-                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
-# What any API operation may answer besides its own outcomes; routers declare these for OpenAPI.
-COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorOut, "description": "payload_too_large: the body is over 64 KiB"},
-    422: {"model": ErrorOut, "description": "validation_error: malformed or invalid input"},
-    503: {"model": ErrorOut, "description": "unavailable: the database cannot be reached", "headers": _RETRY_AFTER},
-}
-UNAUTHENTICATED: dict[str, Any] = {
-    "model": ErrorOut,
-    "description": "not_authenticated: missing, malformed, expired or forged token",
-    "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "enum": ["Bearer"]}}},
-}
-TOO_MANY_REQUESTS: dict[str, Any] = {
-    "model": ErrorOut, "description": "too_many_requests: too many failed sign-ins", "headers": _RETRY_AFTER,
-}
 
 
 class HealthOut(BaseModel):

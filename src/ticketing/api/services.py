@@ -1,4 +1,5 @@
-"""What a running app holds: settings, database, store, hashing, tokens. Built in create_app."""
+"""What a running app holds: settings, database, store, hashing, tokens, error answers, and
+the per-address attempt limits."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ticketing.api.auth import Tokens
+from ticketing.api.errors import ErrorAnswers
+from ticketing.api.rate_limit import AddressLimits
 from ticketing.app.passwords import Argon2Passwords
+from ticketing.app.ports import PasswordHasher, Store
 from ticketing.config import Settings
 from ticketing.db.database import Database
 from ticketing.db.repositories import SqlStore
@@ -16,9 +20,11 @@ from ticketing.db.repositories import SqlStore
 class Services:
     settings: Settings
     db: Database
-    store: SqlStore
-    passwords: Argon2Passwords
+    store: Store
+    passwords: PasswordHasher
     tokens: Tokens
+    errors: ErrorAnswers
+    address_limits: AddressLimits
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -27,6 +33,11 @@ class Services:
             settings=settings,
             db=db,
             store=SqlStore(db),
-            passwords=Argon2Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            passwords=Argon2Passwords(
+                settings.argon2_time_cost, settings.argon2_memory_kib,
+                threads=settings.password_hash_threads, max_in_flight=settings.password_hash_max_in_flight,
+            ),
             tokens=Tokens(settings.signing_key(), timedelta(minutes=settings.access_token_minutes)),
+            errors=ErrorAnswers(settings.retry_after_seconds),
+            address_limits=AddressLimits(sign_in=settings.sign_in_rate_limit, register=settings.register_rate_limit),
         )

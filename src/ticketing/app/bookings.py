@@ -12,10 +12,11 @@ from ticketing.domain.errors import (
     Forbidden,
     IdempotencyKeyMismatch,
     RequestInProgress,
+    SessionEnded,
     TicketsSoldOut,
     UserNotFound,
 )
-from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, BookingRequest, User, new_ticket_code
+from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, BookingRequest, Caller, User, new_ticket_code
 
 
 def _replay(existing: Booking, request: BookingRequest) -> Booking:
@@ -26,7 +27,7 @@ def _replay(existing: Booking, request: BookingRequest) -> Booking:
 
 async def book_tickets(
     store: Store,
-    caller: User,
+    caller: Caller,
     *,
     event_id: int,
     quantity: int,
@@ -34,27 +35,30 @@ async def book_tickets(
     idempotency_key: str | None = None,
     now: datetime,
 ) -> Booking:
-    """Books all of ``quantity`` or nothing, for the caller or (admins only) another user."""
-    target = caller.id if user_id is None else user_id
-    if target != caller.id:
-        if not caller.is_admin:
-            raise Forbidden()
-        if await store.users.get(target) is None:
-            raise UserNotFound()
-    return await book(store, BookingRequest(caller.id, target, event_id, quantity, idempotency_key), now=now)
+    """Books all of ``quantity`` or nothing, for the caller or (admins only) another user.
 
-
-async def book(store: Store, request: BookingRequest, *, now: datetime) -> Booking:
-    """Books ``request`` once the caller's right to book for ``request.user_id`` is settled.
-
-    Booking for oneself needs nothing beyond a valid token: the write itself is refused with
-    ``UserMissing`` when the user does not exist, so the caller need not be read first.
+    ``caller`` is who a validly signed token names: an account and its sign-in session.
+    Booking for oneself reads nothing first, not even the caller's account: the write itself
+    books only while the caller's session is live (and is refused with ``UserMissing`` when the
+    account is gone), and a refusal checks the session before it explains itself, so a revoked
+    token gets 401 whatever it asks. Only a booking for someone else reads the caller (through
+    its session: is it an admin?) and the user booked for, first.
 
     The write comes first and is the only check that counts: one atomic statement that books
     only while the event's rules and its capacity allow (the database's trigger re-checks
     capacity under the row lock). The event is read only to explain a refusal, so a stale
     read can never cause an oversell, and a successful booking costs no read at all.
     """
+    target = caller.user_id if user_id is None else user_id
+    if target != caller.user_id:
+        account = await store.users.by_session(caller)
+        if account is None:
+            raise SessionEnded()
+        if not account.is_admin:
+            raise Forbidden()
+        if await store.users.get(target) is None:
+            raise UserNotFound()
+    request = BookingRequest(caller.user_id, target, event_id, quantity, idempotency_key, session_id=caller.session_id)
     for _ in range(_ATTEMPTS):
         try:
             if request.quantity > MAX_TICKETS_PER_BOOKING:  # no event allows it: no codes, no write
@@ -64,6 +68,9 @@ async def book(store: Store, request: BookingRequest, *, now: datetime) -> Booki
             # A repeated key fails on the unique index before anything is sold.
             return await _replay_by_key(store, request, RequestInProgress())
         except BookingRefused:
+            # The write refuses an ended session too: that is asked first (one read, refusals only).
+            if await store.users.by_session(caller) is None:
+                raise SessionEnded() from None
             event = await store.events.get(request.event_id)
             refusal = EventNotFound() if event is None else event.refusal(request.quantity, now)
         if refusal is not None:
@@ -112,5 +119,4 @@ async def get_booking(store: Store, caller: User, booking_id: int) -> Booking:
 
 
 async def cancel_booking(store: Store, caller: User, booking_id: int) -> Booking:
-    await get_booking(store, caller, booking_id)
-    return await store.bookings.cancel(booking_id)
+    return await store.bookings.cancel(await get_booking(store, caller, booking_id))

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from ticketing.domain.models import Booking, BookingRequest, Event, Role, Ticket, User
+from ticketing.domain.models import Booking, BookingRequest, Caller, Event, Role, Ticket, User
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,6 @@ class DuplicateIdempotencyKey(Exception):
     """Another booking already holds this (caller, key): the caller replays it."""
 
 
-class UserMissing(Exception):
-    """The booking names a user that does not exist (a token of a removed account). Nothing was written."""
-
-
 class BookingRefused(Exception):
     """The write booked nothing: the event is missing or its rules refused. Nothing was written."""
 
@@ -44,12 +40,44 @@ class Users(Protocol):
     async def add(self, email: str, name: str, password_hash: str, role: Role) -> User: ...
     async def get(self, user_id: int) -> User | None: ...
     async def by_email(self, email: str) -> User | None: ...
-    async def make_admin(self, email: str, name: str, password_hash: str) -> User: ...
+
+    async def by_session(self, caller: Caller) -> User | None:
+        """The caller's account while its session is live (not ended, not expired), else None:
+        ONE read, the session and the account together."""
+        ...
+
+    async def make_admin(self, email: str, name: str, password_hash: str, at: datetime) -> User:
+        """Creates an admin, or promotes the account with this email and sets its password,
+        ending every session it had (in the same transaction)."""
+        ...
+
+    async def set_password(self, user_id: int, password_hash: str, at: datetime) -> None:
+        """Sets the password and ends every session of the account, in one transaction."""
+        ...
+
+
+class Sessions(Protocol):
+    async def start(self, user_id: int, at: datetime, expires_at: datetime) -> int:
+        """A new live session of the account; its id (never reused)."""
+        ...
+
+    async def end(self, caller: Caller, at: datetime) -> None:
+        """Ends the caller's session (sign-out); ending an ended one changes nothing."""
+        ...
+
+    async def end_all(self, user_id: int, at: datetime) -> None:
+        """Ends every live session of the account (sign out everywhere)."""
+        ...
 
 
 class SignInFailures(Protocol):
-    async def since(self, email: str, client: str, since: datetime) -> list[datetime]: ...
-    async def record(self, email: str, client: str, at: datetime) -> None: ...
+    async def count_attempt(self, email: str, client: str, at: datetime, window_start: datetime) -> tuple[int, datetime]:
+        """Counts an attempt for (email, client) as a failure, atomically: (failures in the
+        current window, this one included; when that window began). A window that began
+        before ``window_start`` is over: this attempt begins a new one. Concurrent attempts
+        each get their own count, so no more than the limit ever get past it."""
+        ...
+
     async def clear(self, email: str, client: str) -> None: ...
 
 
@@ -64,9 +92,11 @@ class Events(Protocol):
 
 class Bookings(Protocol):
     async def book(self, request: BookingRequest, codes: list[str], at: datetime) -> Booking:
-        """Books atomically if the event exists, sales are open, the quantity is within its limit
-        and the tickets are there; else raises BookingRefused (or TicketsSoldOut when the
-        database's own guard refused), DuplicateIdempotencyKey, or UserMissing."""
+        """Books atomically if the caller's session (``request.session_id``) is live, the event
+        exists, sales are open, the quantity is within its limit and the tickets are there, all
+        checked by the write itself; else raises BookingRefused (also when the database's own
+        guard refused), DuplicateIdempotencyKey, or UserMissing (the domain error: the booking
+        names a user that does not exist). Nothing is written when it raises."""
         ...
 
     async def by_key(self, caller_id: int, key: str) -> Booking | None: ...
@@ -74,8 +104,8 @@ class Bookings(Protocol):
     async def page(
         self, page: Page, *, user_id: int | None = None, event_id: int | None = None
     ) -> tuple[list[Booking], int]: ...
-    async def cancel(self, booking_id: int) -> Booking:
-        """Cancels a confirmed booking once; a cancelled one is returned as it is."""
+    async def cancel(self, booking: Booking) -> Booking:
+        """Cancels a confirmed booking once; a cancelled one is returned as it is now."""
         ...
 
 
@@ -90,13 +120,25 @@ class Tickets(Protocol):
 
 
 class Store(Protocol):
-    users: Users
-    sign_in_failures: SignInFailures
-    events: Events
-    bookings: Bookings
-    tickets: Tickets
+    # Read-only members: an adapter may hold them as plain attributes (a Protocol's writable
+    # attribute would demand the adapter's types be exactly the Protocol's own).
+    @property
+    def users(self) -> Users: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    @property
+    def sign_in_failures(self) -> SignInFailures: ...
+    @property
+    def events(self) -> Events: ...
+    @property
+    def bookings(self) -> Bookings: ...
+    @property
+    def tickets(self) -> Tickets: ...
 
 
 class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
-    def verify(self, password: str, password_hash: str) -> bool: ...
+    """Hashing is slow on purpose: both run off the event loop, and raise ServiceUnavailable
+    at once when too many are in flight already."""
+
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password: str, password_hash: str) -> bool: ...

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 
 from sqlalchemy import exc as sa_exc
+
+from ticketing.domain.errors import DomainError, ServiceUnavailable, TicketsSoldOut
 
 CAPACITY_MESSAGE = "exceeds available capacity"
 # serialization_failure, deadlock_detected, lock_not_available
@@ -65,3 +68,35 @@ def is_unavailable(error: BaseException) -> bool:
     # asyncpg raises its own connection errors outside SQLAlchemy's wrapping at connect time.
     return name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
                     "InterfaceError", "InternalClientError"} or "Connection" in name
+
+
+class ErrorKind(enum.Enum):
+    CONTENTION = "contention"  # lost a race for a lock: the same work may succeed when run again
+    UNAVAILABLE = "unavailable"  # the database is unreachable, gone or too slow: 503, not a retry
+    OTHER = "other"  # the work's own outcome (a constraint, a bug): the caller's to handle
+
+
+def classify(error: BaseException) -> ErrorKind:
+    """What a driver error means to the write path; the one place the two sorts are combined.
+
+    A lost lock race counts as contention even when the driver also reports it in a way that
+    looks like a lost connection: running it again is the right answer to both.
+    """
+    if is_contention(error):
+        return ErrorKind.CONTENTION
+    if is_unavailable(error):
+        return ErrorKind.UNAVAILABLE
+    return ErrorKind.OTHER
+
+
+def as_domain_error(error: BaseException) -> DomainError | None:
+    """The contract's outcome for a database error that reached the API unsorted, if it has one.
+
+    Belt and braces: the repositories and ``Database`` turn these into domain errors where they
+    happen; this keeps an oversight from ever becoming a 5xx for a refusal or an outage.
+    """
+    if is_capacity_refusal(error):
+        return TicketsSoldOut(0)
+    if classify(error) is not ErrorKind.OTHER:
+        return ServiceUnavailable()
+    return None

@@ -1,8 +1,10 @@
 """The booking write: the one place where tickets are sold.
 
-The statement books only while the event's rules allow it (it exists, sales are open, the
-quantity is within its limit, the tickets are there); otherwise it writes nothing and returns
-no row, and the use case reads the event to say why. That check is a cheap early refusal; the
+The statement books only while the caller's sign-in session is live (not signed out) and the
+event's rules allow it (it exists, sales are open, the quantity is within its limit, the
+tickets are there); otherwise it writes nothing and returns no row, and the use case reads the
+session and the event to say why. The session check is part of the statement (an index
+lookup by primary key), so a revoked token books nothing and costs no extra round trip. That check is a cheap early refusal; the
 guard that counts is the database's. The application never writes ``tickets_sold``. It
 inserts the booking and its tickets; the ``bookings`` trigger (see the migrations) moves the
 counter with a conditional update that refuses an oversell. On PostgreSQL the whole booking is
@@ -23,8 +25,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.db import rows
 from ticketing.db.types import UTCDateTime
-from ticketing.domain.models import BookingRequest
+from ticketing.domain.models import Booking, BookingRequest
 
 # Explicit casts: asyncpg infers one type per parameter, and :quantity is used twice.
 _PG_BOOK = text(
@@ -34,6 +37,8 @@ _PG_BOOK = text(
         WHERE id = CAST(:event_id AS bigint) AND starts_at > CAST(:at AS timestamptz)
           AND max_per_booking >= CAST(:quantity AS integer)
           AND tickets_sold + CAST(:quantity AS integer) <= capacity
+          AND EXISTS (SELECT 1 FROM sessions WHERE id = CAST(:session_id AS bigint)
+                      AND user_id = CAST(:caller_id AS bigint) AND revoked_at IS NULL)
     ), b AS (
         INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date,
                               created_by, idempotency_key, request_fingerprint)
@@ -65,8 +70,12 @@ _SQLITE_BOOK = """
     FROM events
     WHERE id = ?7 AND starts_at > ?3 AND max_per_booking >= ?2
       AND tickets_sold + ?2 <= capacity
+      AND EXISTS (SELECT 1 FROM sessions WHERE id = ?8 AND user_id = ?4 AND revoked_at IS NULL)
     RETURNING id, user_id, event_id, quantity, total_minor, status, request_fingerprint
 """
+
+
+_SQLITE_BOOKING_COLUMNS = ("id", "user_id", "event_id", "quantity", "total_minor", "status", "request_fingerprint")
 
 
 @functools.cache
@@ -84,32 +93,36 @@ def _params(request: BookingRequest, at: datetime) -> dict[str, object]:
         "idempotency_key": request.idempotency_key,
         "fingerprint": request.fingerprint if request.idempotency_key else None,
         "at": at,
+        "session_id": request.session_id,
     }
 
 
-async def insert_booking_pg(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime):  # type: ignore[no-untyped-def]
-    """Returns one row per ticket (booking columns repeated), or no rows if refused."""
+async def insert_booking_pg(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime) -> Booking | None:
+    """The booking with its tickets, or None if refused."""
     result = await conn.execute(_PG_BOOK, {**_params(request, at), "codes": codes})
-    return result.mappings().all()
+    return rows.booked(result.mappings().all())
 
 
-async def insert_booking_sqlite(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime):  # type: ignore[no-untyped-def]
-    """Inside BEGIN IMMEDIATE: the booking row, then its tickets. Same rows as the PG form.
+async def insert_booking_sqlite(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime) -> Booking | None:
+    """Inside BEGIN IMMEDIATE: the booking row, then its tickets. The same answer as the PG form.
 
     Through the driver's own connection: on SQLite, SQLAlchemy's statement and result handling
     cost more CPU than SQLite's work (bench/README.md). Driver errors are raised as SQLAlchemy
     wraps them, so callers sort them as they do every other database error.
     """
     driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # a connection checked out of the pool is open
     stamp = _sqlite_time(conn.dialect)(at)
-    params = (request.user_id, request.quantity, stamp, request.caller_id, request.idempotency_key,
-              request.fingerprint if request.idempotency_key else None, request.event_id)
+    params: tuple[object, ...] = (
+        request.user_id, request.quantity, stamp, request.caller_id, request.idempotency_key,
+        request.fingerprint if request.idempotency_key else None, request.event_id, request.session_id,
+    )
     statement = _SQLITE_BOOK
     try:
         async with driver.execute(statement, params) as cursor:
             booking = await cursor.fetchone()
         if booking is None:
-            return []
+            return None
         booking_id, event_id = booking[0], booking[2]
         statement = _sqlite_tickets(len(codes))
         params = tuple(value for code in codes for value in (code, booking_id, event_id))
@@ -117,12 +130,12 @@ async def insert_booking_sqlite(conn: AsyncConnection, request: BookingRequest, 
             tickets = await cursor.fetchall()
     except sqlite3.Error as error:
         raise DBAPIError.instance(statement, params, error, sqlite3.Error) from error
-    head = dict(zip(("id", "user_id", "event_id", "quantity", "total_minor", "status", "request_fingerprint"), booking))
+    head = dict(zip(_SQLITE_BOOKING_COLUMNS, booking, strict=True))
     head["booking_date"] = at.astimezone(UTC)  # what was stored, as a read would return it
-    return [
+    return rows.booked([
         {**head, "ticket_id": ticket_id, "code": code, "ticket_status": status, "checked_in_at": None}
         for ticket_id, code, status in sorted(tickets)  # RETURNING's order is not promised
-    ]
+    ])
 
 
 @functools.cache

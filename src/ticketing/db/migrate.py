@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from ticketing.config import sqlite_file
+from ticketing.db.engine import create_private_file
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -19,6 +22,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Brings the database to ``revision``. Not to be called from a running event loop."""
+    create_private_file(sqlite_file(database_url))
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -2,60 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page, UserMissing
-from ticketing.db import hot_path
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
+from ticketing.db import hot_path, rows
 from ticketing.db import tables as t
 from ticketing.db.database import Database
 from ticketing.db.errors import is_capacity_refusal, is_foreign_key_violation, is_unique_violation
-from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound
-from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Event, Role, Ticket, TicketStatus, User
-
-CENTS = Decimal(100)
-
-
-def _to_minor(amount: Decimal) -> int:
-    return int((amount * CENTS).to_integral_value())
-
-
-def _from_minor(minor: int) -> Decimal:
-    return (Decimal(minor) / CENTS).quantize(Decimal("0.01"))
+from ticketing.db.types import UTCDateTime
+from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound, UserMissing
+from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Caller, Event, Role, Ticket, TicketStatus, User
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _user(row: Mapping[str, Any]) -> User:
-    return User(row["id"], row["email"], row["name"], Role(row["role"]), row["password_hash"])
+def _dialect_insert(db: Database) -> Callable[..., Any]:
+    # Both dialects' inserts take on_conflict_do_update (an upsert), with the same arguments.
+    return sqlite.insert if db.is_sqlite else postgresql.insert
 
 
-def _event(row: Mapping[str, Any]) -> Event:
-    return Event(
-        id=row["id"], name=row["name"], description=row["description"], venue=row["venue"],
-        starts_at=row["starts_at"], capacity=row["capacity"], price=_from_minor(row["price_minor"]),
-        currency=row["currency"], max_per_booking=row["max_per_booking"], tickets_sold=row["tickets_sold"],
-    )
-
-
-def _ticket(row: Mapping[str, Any]) -> Ticket:
-    return Ticket(row["id"], row["code"], row["booking_id"], row["event_id"], TicketStatus(row["status"]), row["checked_in_at"])
-
-
-def _booking(row: Mapping[str, Any], tickets: Sequence[Ticket]) -> Booking:
-    return Booking(
-        id=row["id"], user_id=row["user_id"], event_id=row["event_id"], quantity=row["quantity"],
-        total_amount=_from_minor(row["total_minor"]), status=BookingStatus(row["status"]),
-        booking_date=row["booking_date"], tickets=tuple(tickets),
-        request_fingerprint=row["request_fingerprint"],
+def _end_sessions(user_ids: Any, at: datetime) -> Any:
+    """The statement that ends every live session of the accounts ``user_ids`` selects."""
+    return (
+        update(t.sessions)
+        .where(t.sessions.c.user_id.in_(user_ids), t.sessions.c.revoked_at.is_(None))
+        .values(revoked_at=at)
     )
 
 
@@ -68,7 +48,7 @@ class SqlUsers:
 
         async def work(conn: AsyncConnection) -> User:
             row = (await conn.execute(insert(t.users).values(values).returning(*t.users.c))).mappings().one()
-            return _user(row)
+            return rows.user(row)
 
         try:
             return await self.db.write(work)
@@ -77,71 +57,128 @@ class SqlUsers:
                 raise EmailTaken() from None
             raise
 
-    async def make_admin(self, email: str, name: str, password_hash: str) -> User:
-        dialect_insert = _dialect_insert(self.db)
-        statement = dialect_insert(t.users).values(
-            email=email, name=name, role=Role.ADMIN.value, password_hash=password_hash, created_at=_now()
-        )
-        statement = statement.on_conflict_do_update(
+    async def make_admin(self, email: str, name: str, password_hash: str, at: datetime) -> User:
+        upsert = _dialect_insert(self.db)(t.users).values(
+            email=email, name=name, role=Role.ADMIN.value, password_hash=password_hash, created_at=at
+        ).on_conflict_do_update(
             index_elements=[t.users.c.email],
             set_={"role": Role.ADMIN.value, "password_hash": password_hash},
         ).returning(*t.users.c)
 
         async def work(conn: AsyncConnection) -> User:
-            return _user((await conn.execute(statement)).mappings().one())
+            if self.db.is_sqlite:  # inside BEGIN IMMEDIATE: two statements, one transaction
+                admin = rows.user((await conn.execute(upsert)).mappings().one())
+                await conn.execute(_end_sessions([admin.id], at))
+                return admin
+            # PostgreSQL runs each write alone in autocommit: one statement does both.
+            admin_cte = upsert.cte("admin")
+            statement = select(admin_cte).add_cte(_end_sessions(select(admin_cte.c.id), at).cte("ended"))
+            return rows.user((await conn.execute(statement)).mappings().one())
 
         return await self.db.write(work)
 
+    async def set_password(self, user_id: int, password_hash: str, at: datetime) -> None:
+        change = update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+
+        async def work(conn: AsyncConnection) -> None:
+            if self.db.is_sqlite:
+                await conn.execute(change)
+                await conn.execute(_end_sessions([user_id], at))
+                return
+            changed = change.returning(t.users.c.id).cte("changed")
+            await conn.execute(_end_sessions(select(changed.c.id), at).add_cte(changed))
+
+        await self.db.write(work)
+
     async def get(self, user_id: int) -> User | None:
-        return await self._one(t.users.c.id == user_id)
+        return await self._one(select(t.users).where(t.users.c.id == user_id))
 
     async def by_email(self, email: str) -> User | None:
-        return await self._one(t.users.c.email == email)
+        return await self._one(select(t.users).where(t.users.c.email == email))
 
-    async def _one(self, condition: Any) -> User | None:
+    async def by_session(self, caller: Caller) -> User | None:
+        query = (
+            select(t.users)
+            .join(t.sessions, t.sessions.c.user_id == t.users.c.id)
+            .where(
+                t.sessions.c.id == caller.session_id, t.sessions.c.user_id == caller.user_id,
+                t.sessions.c.revoked_at.is_(None), t.sessions.c.expires_at > _now(),
+            )
+        )
+        return await self._one(query)
+
+    async def _one(self, query: Any) -> User | None:
         async def work(conn: AsyncConnection) -> User | None:
-            row = (await conn.execute(select(t.users).where(condition))).mappings().first()
-            return _user(row) if row else None
+            row = (await conn.execute(query)).mappings().first()
+            return rows.user(row) if row else None
 
         return await self.db.read(work)
 
 
-def _dialect_insert(db: Database):  # type: ignore[no-untyped-def]
-    if db.is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+class SqlSessions:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-        return sqlite_insert
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    async def start(self, user_id: int, at: datetime, expires_at: datetime) -> int:
+        statement = (
+            insert(t.sessions).values(user_id=user_id, created_at=at, expires_at=expires_at).returning(t.sessions.c.id)
+        )
 
-    return pg_insert
+        async def work(conn: AsyncConnection) -> int:
+            session_id: int = (await conn.execute(statement)).scalar_one()
+            return session_id
+
+        return await self.db.write(work)
+
+    async def end(self, caller: Caller, at: datetime) -> None:
+        statement = (
+            update(t.sessions)
+            .where(t.sessions.c.id == caller.session_id, t.sessions.c.user_id == caller.user_id,
+                   t.sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        await self._write(statement)
+
+    async def end_all(self, user_id: int, at: datetime) -> None:
+        await self._write(_end_sessions([user_id], at))
+
+    async def _write(self, statement: Any) -> None:
+        async def work(conn: AsyncConnection) -> None:
+            await conn.execute(statement)
+
+        await self.db.write(work)
 
 
 class SqlSignInFailures:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _key(self, email: str, client: str) -> Any:
-        return and_(t.sign_in_failures.c.email == email, t.sign_in_failures.c.client == client)
+    async def count_attempt(self, email: str, client: str, at: datetime, window_start: datetime) -> tuple[int, datetime]:
+        # ONE upsert: the database serialises concurrent ones on the (email, client) row, so each
+        # attempt gets a count of its own (a read-then-write would let a burst all read "0").
+        f = t.sign_in_failures.c
+        over = f.window_start <= window_start  # the window began too long ago: a new one begins
+        now = bindparam("now", at, type_=UTCDateTime())
+        statement = _dialect_insert(self.db)(t.sign_in_failures).values(
+            email=email, client=client, failures=1, window_start=at
+        ).on_conflict_do_update(
+            index_elements=[f.email, f.client],
+            set_={"failures": case((over, 1), else_=f.failures + 1), "window_start": case((over, now), else_=f.window_start)},
+        ).returning(f.failures, f.window_start)
 
-    async def since(self, email: str, client: str, since: datetime) -> list[datetime]:
-        query = select(t.sign_in_failures.c.failed_at).where(
-            self._key(email, client), t.sign_in_failures.c.failed_at > since
-        )
+        async def work(conn: AsyncConnection) -> tuple[int, datetime]:
+            failures, began = (await conn.execute(statement)).one()
+            return int(failures), began
 
-        async def work(conn: AsyncConnection) -> list[datetime]:
-            return list((await conn.execute(query)).scalars())
-
-        return await self.db.read(work)
-
-    async def record(self, email: str, client: str, at: datetime) -> None:
-        async def work(conn: AsyncConnection) -> None:
-            await conn.execute(insert(t.sign_in_failures).values(email=email, client=client, failed_at=at))
-
-        await self.db.write(work)
+        return await self.db.write(work)
 
     async def clear(self, email: str, client: str) -> None:
+        statement = delete(t.sign_in_failures).where(
+            t.sign_in_failures.c.email == email, t.sign_in_failures.c.client == client
+        )
+
         async def work(conn: AsyncConnection) -> None:
-            await conn.execute(delete(t.sign_in_failures).where(self._key(email, client)))
+            await conn.execute(statement)
 
         await self.db.write(work)
 
@@ -153,19 +190,19 @@ class SqlEvents:
     async def add(self, event: NewEvent) -> Event:
         values = {
             "name": event.name, "description": event.description, "venue": event.venue,
-            "starts_at": event.starts_at, "capacity": event.capacity, "price_minor": _to_minor(event.price),
+            "starts_at": event.starts_at, "capacity": event.capacity, "price_minor": rows.to_minor(event.price),
             "currency": event.currency, "max_per_booking": event.max_per_booking, "tickets_sold": 0,
         }
 
         async def work(conn: AsyncConnection) -> Event:
-            return _event((await conn.execute(insert(t.events).values(values).returning(*t.events.c))).mappings().one())
+            return rows.event((await conn.execute(insert(t.events).values(values).returning(*t.events.c))).mappings().one())
 
         return await self.db.write(work)
 
     async def get(self, event_id: int) -> Event | None:
         async def work(conn: AsyncConnection) -> Event | None:
             row = (await conn.execute(select(t.events).where(t.events.c.id == event_id))).mappings().first()
-            return _event(row) if row else None
+            return rows.event(row) if row else None
 
         return await self.db.read(work)
 
@@ -173,16 +210,16 @@ class SqlEvents:
         query = select(t.events).order_by(t.events.c.starts_at, t.events.c.id).limit(page.limit).offset(page.offset)
 
         async def work(conn: AsyncConnection) -> tuple[list[Event], int]:
-            rows = (await conn.execute(query)).mappings().all()
+            found = (await conn.execute(query)).mappings().all()
             total = (await conn.execute(select(func.count()).select_from(t.events))).scalar_one()
-            return [_event(r) for r in rows], total
+            return [rows.event(r) for r in found], total
 
         return await self.db.read(work)
 
     async def update(self, event_id: int, changes: dict[str, Any]) -> Event:
         values = dict(changes)
         if "price" in values:
-            values["price_minor"] = _to_minor(values.pop("price"))
+            values["price_minor"] = rows.to_minor(values.pop("price"))
         statement = update(t.events).where(t.events.c.id == event_id).values(values).returning(*t.events.c)
         if "capacity" in values:
             # Checked in the same statement as the write, so a concurrent sale cannot slip between.
@@ -190,9 +227,9 @@ class SqlEvents:
 
         async def work(conn: AsyncConnection) -> Event | None:
             row = (await conn.execute(statement)).mappings().first()
-            return _event(row) if row else None
+            return rows.event(row) if row else None
 
-        updated = await self.db.write(work)
+        updated = await self.db.write(work, lock_key=(event_id,))  # locks the event's row
         if updated is not None:
             return updated
         current = await self.get(event_id)
@@ -207,11 +244,11 @@ class SqlBookings:
         self._insert = hot_path.insert_booking_sqlite if db.is_sqlite else hot_path.insert_booking_pg
 
     async def book(self, request: BookingRequest, codes: list[str], at: datetime) -> Booking:
-        async def work(conn: AsyncConnection):  # type: ignore[no-untyped-def]
+        async def work(conn: AsyncConnection) -> Booking | None:
             return await self._insert(conn, request, codes, at)
 
         try:
-            rows = await self.db.write(work)
+            booking = await self.db.write(work, lock_key=(request.event_id,))
         except IntegrityError as error:
             if is_capacity_refusal(error):  # the trigger's guard, under the row lock
                 raise BookingRefused() from None
@@ -220,13 +257,9 @@ class SqlBookings:
             if is_foreign_key_violation(error):  # the event row was read by the statement itself
                 raise UserMissing() from None
             raise
-        if not rows:
+        if booking is None:
             raise BookingRefused()
-        tickets = [
-            Ticket(r["ticket_id"], r["code"], r["id"], r["event_id"], TicketStatus(r["ticket_status"]), r["checked_in_at"])
-            for r in rows
-        ]
-        return _booking(rows[0], tickets)
+        return booking
 
     async def by_key(self, caller_id: int, key: str) -> Booking | None:
         return await self._one(and_(t.bookings.c.created_by == caller_id, t.bookings.c.idempotency_key == key))
@@ -255,39 +288,40 @@ class SqlBookings:
         count = select(func.count()).select_from(t.bookings).where(*conditions)
 
         async def work(conn: AsyncConnection) -> tuple[list[Booking], int]:
-            rows = (await conn.execute(query)).mappings().all()
+            found = (await conn.execute(query)).mappings().all()
             total = (await conn.execute(count)).scalar_one()
-            return await _with_tickets(conn, rows), total
+            return await _with_tickets(conn, found), total
 
         return await self.db.read(work)
 
-    async def cancel(self, booking_id: int) -> Booking:
+    async def cancel(self, booking: Booking) -> Booking:
         # The status change is the whole write: the database's trigger releases the capacity
         # and voids the tickets. "WHERE status = 'CONFIRMED'" makes a second cancel a no-op.
         statement = (
             update(t.bookings)
-            .where(t.bookings.c.id == booking_id, t.bookings.c.status == BookingStatus.CONFIRMED.value)
+            .where(t.bookings.c.id == booking.id, t.bookings.c.status == BookingStatus.CONFIRMED.value)
             .values(status=BookingStatus.CANCELLED.value)
         )
 
         async def work(conn: AsyncConnection) -> None:
             await conn.execute(statement)
 
-        await self.db.write(work)
-        booking = await self.get(booking_id)
-        assert booking is not None
-        return booking
+        # The trigger locks the event's row: keyed like a booking, so a batch stays in lock order.
+        await self.db.write(work, lock_key=(booking.event_id,))
+        cancelled = await self.get(booking.id)
+        assert cancelled is not None
+        return cancelled
 
 
-async def _with_tickets(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[Booking]:
-    if not rows:
+async def _with_tickets(conn: AsyncConnection, found: Sequence[rows.Row]) -> list[Booking]:
+    if not found:
         return []
-    ids = [row["id"] for row in rows]
+    ids = [row["id"] for row in found]
     query = select(t.tickets).where(t.tickets.c.booking_id.in_(ids)).order_by(t.tickets.c.id)
     by_booking: dict[int, list[Ticket]] = {i: [] for i in ids}
     for ticket_row in (await conn.execute(query)).mappings():
-        by_booking[ticket_row["booking_id"]].append(_ticket(ticket_row))
-    return [_booking(row, by_booking[row["id"]]) for row in rows]
+        by_booking[ticket_row["booking_id"]].append(rows.ticket(ticket_row))
+    return [rows.booking(row, by_booking[row["id"]]) for row in found]
 
 
 class SqlTickets:
@@ -303,7 +337,7 @@ class SqlTickets:
 
         async def work(conn: AsyncConnection) -> tuple[Ticket, int] | None:
             row = (await conn.execute(query)).mappings().first()
-            return (_ticket(row), row["user_id"]) if row else None
+            return (rows.ticket(row), row["user_id"]) if row else None
 
         return await self.db.read(work)
 
@@ -317,7 +351,7 @@ class SqlTickets:
 
         async def work(conn: AsyncConnection) -> Ticket | None:
             row = (await conn.execute(statement)).mappings().first()
-            return _ticket(row) if row else None
+            return rows.ticket(row) if row else None
 
         return await self.db.write(work)
 
@@ -326,6 +360,7 @@ class SqlStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.users = SqlUsers(db)
+        self.sessions = SqlSessions(db)
         self.sign_in_failures = SqlSignInFailures(db)
         self.events = SqlEvents(db)
         self.bookings = SqlBookings(db)

@@ -1,4 +1,8 @@
-"""The schema as SQLAlchemy Core tables (the migrations create it; queries use these)."""
+"""The schema as SQLAlchemy Core tables (the migrations create it; queries use these).
+
+Ids are never reused: PostgreSQL's sequences never go back, and on SQLite every table is
+AUTOINCREMENT (without it SQLite hands out max(id) + 1, so a deleted account's id, and its
+tokens, would pass to the next account registered)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from sqlalchemy import (
 )
 
 from ticketing.db.types import Id, UTCDateTime
+from ticketing.domain.models import MAX_EMAIL_LENGTH
 
 metadata = MetaData()
 
@@ -24,11 +29,12 @@ users = Table(
     "users",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("email", String(320), nullable=False, unique=True),
+    Column("email", String(MAX_EMAIL_LENGTH), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
     Column("role", String(16), nullable=False),
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
 )
 
 events = Table(
@@ -50,6 +56,7 @@ events = Table(
     CheckConstraint("max_per_booking >= 1", name="ck_events_max_per_booking"),
     CheckConstraint("price_minor >= 0", name="ck_events_price"),
     Index("ix_events_starts_at", "starts_at", "id"),
+    sqlite_autoincrement=True,
 )
 
 bookings = Table(
@@ -70,6 +77,7 @@ bookings = Table(
     UniqueConstraint("created_by", "idempotency_key", name="uq_bookings_idempotency"),
     Index("ix_bookings_user", "user_id", "id"),
     Index("ix_bookings_event", "event_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 tickets = Table(
@@ -83,14 +91,28 @@ tickets = Table(
     Column("checked_in_at", UTCDateTime(), nullable=True),
     CheckConstraint("status IN ('VALID', 'USED', 'VOID')", name="ck_tickets_status"),
     Index("ix_tickets_booking", "booking_id"),
+    sqlite_autoincrement=True,
 )
 
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("ix_sessions_user", "user_id"),
+    sqlite_autoincrement=True,
+)
+
+# One row per (email, client) with failures in the current window: counted by one upsert, so
+# concurrent attempts each see their own count (see SqlSignInFailures.count_attempt).
 sign_in_failures = Table(
     "sign_in_failures",
     metadata,
-    Column("id", Id, primary_key=True, autoincrement=True),
-    Column("email", String(320), nullable=False),
-    Column("client", String(64), nullable=False),
-    Column("failed_at", UTCDateTime(), nullable=False),
-    Index("ix_sign_in_failures_key", "email", "client", "failed_at"),
+    Column("email", String(MAX_EMAIL_LENGTH), primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False),
 )

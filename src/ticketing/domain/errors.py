@@ -10,8 +10,28 @@ class DomainError(Exception):
         super().__init__(message or self.message)
 
     @property
-    def detail(self) -> str:
+    def detail(self) -> str | list[dict[str, object]]:
+        """What the answer's ``detail`` says: a sentence, or a list of problems with the input."""
         return str(self)
+
+
+class NotAuthenticated(DomainError):
+    """No valid token: missing, malformed, expired, forged, or naming no account."""
+
+    message = "Not authenticated."
+
+
+class UserMissing(NotAuthenticated):
+    """A validly signed token of an account that no longer exists. Nothing was written."""
+
+    message = "Invalid or expired token."
+
+
+class SessionEnded(NotAuthenticated):
+    """A validly signed token whose sign-in session is over: signed out, signed out everywhere,
+    ended by a password change, or its account is gone."""
+
+    message = "Invalid or expired token."
 
 
 class NotFound(DomainError):
@@ -42,12 +62,18 @@ class InvalidCredentials(DomainError):
     message = "Incorrect email or password."
 
 
-class TooManySignInAttempts(DomainError):
-    message = "Too many failed sign-in attempts. Try again later."
+class TooManyRequests(DomainError):
+    """Too many attempts from one client address; ``retry_after`` seconds until the next may."""
+
+    message = "Too many requests from your address. Try again later."
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class TooManySignInAttempts(TooManyRequests):
+    message = "Too many failed sign-in attempts. Try again later."
 
 
 class EmailTaken(DomainError):
@@ -92,6 +118,25 @@ class RequestInProgress(DomainError):
 
 class IdempotencyKeyMismatch(DomainError):
     message = "This Idempotency-Key was used with a different request."
+
+
+class InvalidInput(DomainError):
+    """Malformed or invalid input; ``errors`` says where (pydantic's type, loc and msg)."""
+
+    message = "Invalid input."
+
+    def __init__(self, errors: list[dict[str, object]]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    @property
+    def detail(self) -> str | list[dict[str, object]]:
+        return self.errors
+
+
+class PayloadTooLarge(DomainError):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"Request body is larger than {limit_bytes // 1024} KiB.")
 
 
 class ServiceUnavailable(DomainError):

@@ -13,22 +13,23 @@ from decimal import Decimal
 
 from ticketing.domain.errors import DomainError, QuantityAboveLimit, SalesClosed, TicketsSoldOut
 
-
 # No event allows more tickets in one booking than this (its own max_per_booking is 1..100).
 MAX_TICKETS_PER_BOOKING = 100
+# The longest email an account can have (RFC 5321's 64 + 1 + 255, rounded as the column is).
+MAX_EMAIL_LENGTH = 320
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     CUSTOMER = "customer"
     ADMIN = "admin"
 
 
-class BookingStatus(str, enum.Enum):
+class BookingStatus(enum.StrEnum):
     CONFIRMED = "CONFIRMED"
     CANCELLED = "CANCELLED"
 
 
-class TicketStatus(str, enum.Enum):
+class TicketStatus(enum.StrEnum):
     VALID = "VALID"
     USED = "USED"
     VOID = "VOID"
@@ -102,14 +103,28 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who a validly signed token names: an account, and the sign-in session it was issued
+    for. The token is good only while that session is (not signed out, not ended by a password
+    change): the session, not the account id alone, is what is checked on use."""
+
+    user_id: int
+    session_id: int
+
+
+@dataclass(frozen=True)
 class BookingRequest:
-    """What a caller asked for; its fingerprint tells a replay from a different request."""
+    """What a caller asked for; its fingerprint tells a replay from a different request.
+
+    ``session_id`` is the caller's sign-in session: the booking write itself books only while
+    that session is live, so a revoked token books nothing (and costs no read first)."""
 
     caller_id: int
     user_id: int
     event_id: int
     quantity: int
     idempotency_key: str | None = None
+    session_id: int = field(kw_only=True)
 
     @property
     def fingerprint(self) -> str:

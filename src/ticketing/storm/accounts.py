@@ -13,6 +13,10 @@ from ticketing.storm.client import Answer, Api, ApiError
 # is CPU-heavy by design: a few at a time keep the server's cores busy without queueing.
 DEFAULT_PARALLEL = 4
 _RETRIES = 5
+# A server limits sign-ups and sign-ins per client address, and a storm makes them all from one.
+_LIMITED = ("the server limits sign-ups and sign-ins per client address: for a load test start it with "
+            "TICKETING_REGISTER_RATE_LIMIT and TICKETING_SIGN_IN_RATE_LIMIT raised (e.g. 10000/minute), "
+            "or pass --token-file")
 
 
 def read_token_file(path: Path) -> list[str]:
@@ -39,8 +43,12 @@ async def _patiently(call: Callable[[], object]) -> Answer:
 async def sign_in(api: Api, email: str, password: str) -> str:
     answer = await _patiently(lambda: api.sign_in(email, password))
     if answer.status != 200 or not isinstance(answer.body, dict):
-        raise ApiError(f"signing in as {email} answered {answer.describe()}")
+        raise ApiError(f"signing in as {email} answered {answer.describe()}" + _hint(answer))
     return str(answer.body["access_token"])
+
+
+def _hint(answer: Answer) -> str:
+    return f" ({_LIMITED})" if answer.status == 429 else ""
 
 
 async def register_accounts(
@@ -57,7 +65,7 @@ async def register_accounts(
         async with gate:
             answer = await _patiently(lambda: api.register(email, password, f"Storm buyer {index}"))
             if answer.status != 201:
-                raise ApiError(f"registering {email} answered {answer.describe()}")
+                raise ApiError(f"registering {email} answered {answer.describe()}" + _hint(answer))
             token = await sign_in(api, email, password)
         if on_done is not None:
             on_done()

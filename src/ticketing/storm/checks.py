@@ -16,12 +16,14 @@ from typing import Any
 
 from ticketing.storm.runner import Outcome, StormResult
 
-# Every (status, code) pair the contract lets a booking request answer.
+# Every (status, code) pair the contract lets a booking request answer. Written out, as a client
+# of the contract would; tests/unit/test_error_table.py holds it equal to the service's table.
 CONTRACT_BOOKING_ANSWERS = {
     (400, "quantity_above_limit"), (400, "sales_closed"),
     (401, "not_authenticated"), (403, "forbidden"),
     (404, "event_not_found"), (404, "user_not_found"),
     (409, "sold_out"), (409, "request_in_progress"),
+    (413, "payload_too_large"),
     (422, "validation_error"), (422, "idempotency_key_mismatch"),
     (503, "unavailable"),
 }

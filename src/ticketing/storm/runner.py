@@ -109,7 +109,7 @@ class Storm:
         """Seconds since the storm started, on the clock its outcomes use."""
         return time.perf_counter() - self._origin
 
-    async def reached(self, count: int, timeout: float = 60.0) -> None:
+    async def reached(self, count: int, timeout: float = 60.0) -> None:  # noqa: ASYNC109 - raises with the count reached
         """Returns once ``count`` answers are in (or the storm is over)."""
         deadline = time.monotonic() + timeout
         while self.completed < min(count, self.planned) and not self._stopped:

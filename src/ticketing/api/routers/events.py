@@ -7,22 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from ticketing.api.deps import CurrentUser, PageDep, ServicesDep, StoreDep
-from ticketing.api.schemas import (
-    COMMON_ERRORS,
-    UNAUTHENTICATED,
-    DigitsId,
-    ErrorOut,
-    EventIn,
-    EventOut,
-    EventPatch,
-    ListOut,
-)
+from ticketing.api.errors import COMMON_ERRORS, documented
+from ticketing.api.schemas import DigitsId, EventIn, EventOut, EventPatch, ListOut
 from ticketing.app import events
 from ticketing.app.ports import NewEvent
+from ticketing.domain.errors import CapacityBelowSold, EventNotFound, Forbidden, NotAuthenticated
 
 router = APIRouter(prefix="/events", tags=["events"], responses=COMMON_ERRORS)
 EventId = Annotated[DigitsId, Path()]
-_ADMIN_ERRORS = {401: UNAUTHENTICATED, 403: {"model": ErrorOut}}
+_ADMIN_ERRORS = (NotAuthenticated, Forbidden)
 
 
 @router.get("", response_model=ListOut[EventOut])
@@ -31,12 +24,12 @@ async def list_events(store: StoreDep, page: PageDep) -> ListOut[EventOut]:
     return ListOut(items=[EventOut.of(e) for e in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{event_id}", response_model=EventOut, responses={404: {"model": ErrorOut}})
+@router.get("/{event_id}", response_model=EventOut, responses=documented(EventNotFound))
 async def get_event(event_id: EventId, store: StoreDep) -> EventOut:
     return EventOut.of(await events.get_event(store, event_id))
 
 
-@router.post("", status_code=201, response_model=EventOut, responses=_ADMIN_ERRORS)
+@router.post("", status_code=201, response_model=EventOut, responses=documented(*_ADMIN_ERRORS))
 async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) -> EventOut:
     new = NewEvent(
         name=body.name, description=body.description, venue=body.venue, starts_at=body.starts_at,
@@ -48,7 +41,7 @@ async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) 
 
 @router.patch(
     "/{event_id}", response_model=EventOut,
-    responses={**_ADMIN_ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    responses=documented(*_ADMIN_ERRORS, EventNotFound, CapacityBelowSold),
 )
 async def update_event(event_id: EventId, body: EventPatch, user: CurrentUser, store: StoreDep) -> EventOut:
     return EventOut.of(await events.update_event(store, user, event_id, body.changes()))

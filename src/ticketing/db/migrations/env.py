@@ -40,7 +40,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    url = context.config.attributes.get("database_url") or context.config.get_main_option("sqlalchemy.url")
+    url: str | None = context.config.attributes.get("database_url") or context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("no database URL: run migrations through `ticketing migrate`")
     engine = create_async_engine(async_url(url), poolclass=NullPool)
     try:
         async with engine.connect() as connection:

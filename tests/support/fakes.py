@@ -1,19 +1,25 @@
-"""In-memory stand-ins for the storage ports: the use cases' rules, tested without a database."""
+"""In-memory stand-ins for the storage ports, so the use cases' rules are tested without a
+database; a fixed "now" and the users and events the unit tests add to the fake store."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page, UserMissing
-from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound
-from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Event, Role, Ticket, TicketStatus, User
+from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
+from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound, UserMissing
+from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Caller, Event, Role, Ticket, TicketStatus, User
+
+# The unit tests' clock: use cases take "now" as an argument, so time never moves under a test.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 class FakeUsers:
-    def __init__(self) -> None:
+    def __init__(self, sessions: FakeSessions) -> None:
+        self.sessions = sessions
         self.rows: dict[int, User] = {}
         self.reads = 0
         self._ids = itertools.count(1)
@@ -32,27 +38,64 @@ class FakeUsers:
     async def by_email(self, email: str) -> User | None:
         return next((u for u in self.rows.values() if u.email == email), None)
 
-    async def make_admin(self, email: str, name: str, password_hash: str) -> User:
+    async def by_session(self, caller: Caller) -> User | None:
+        self.reads += 1
+        return self.rows.get(caller.user_id) if self.sessions.live(caller) else None
+
+    async def make_admin(self, email: str, name: str, password_hash: str, at: datetime) -> User:
         existing = await self.by_email(email)
         if existing is None:
             return await self.add(email, name, password_hash, Role.ADMIN)
         promoted = replace(existing, role=Role.ADMIN, password_hash=password_hash)
         self.rows[promoted.id] = promoted
+        await self.sessions.end_all(promoted.id, at)
         return promoted
+
+    async def set_password(self, user_id: int, password_hash: str, at: datetime) -> None:
+        self.rows[user_id] = replace(self.rows[user_id], password_hash=password_hash)
+        await self.sessions.end_all(user_id, at)
+
+
+class FakeSessions:
+    def __init__(self) -> None:
+        # id -> (user id, expires at, revoked at)
+        self.rows: dict[int, tuple[int, datetime, datetime | None]] = {}
+        self._ids = itertools.count(1)
+
+    def live(self, caller: Caller) -> bool:
+        row = self.rows.get(caller.session_id)
+        return row is not None and row[0] == caller.user_id and row[2] is None
+
+    async def start(self, user_id: int, at: datetime, expires_at: datetime) -> int:
+        session_id = next(self._ids)
+        self.rows[session_id] = (user_id, expires_at, None)
+        return session_id
+
+    async def end(self, caller: Caller, at: datetime) -> None:
+        if self.live(caller):
+            user_id, expires_at, _ = self.rows[caller.session_id]
+            self.rows[caller.session_id] = (user_id, expires_at, at)
+
+    async def end_all(self, user_id: int, at: datetime) -> None:
+        for session_id, (owner, expires_at, revoked_at) in self.rows.items():
+            if owner == user_id and revoked_at is None:
+                self.rows[session_id] = (owner, expires_at, at)
 
 
 class FakeSignInFailures:
     def __init__(self) -> None:
-        self.rows: list[tuple[str, str, datetime]] = []
+        # (email, client) -> (failures, when the window began)
+        self.rows: dict[tuple[str, str], tuple[int, datetime]] = {}
 
-    async def since(self, email: str, client: str, since: datetime) -> list[datetime]:
-        return [at for e, c, at in self.rows if (e, c) == (email, client) and at > since]
-
-    async def record(self, email: str, client: str, at: datetime) -> None:
-        self.rows.append((email, client, at))
+    async def count_attempt(self, email: str, client: str, at: datetime, window_start: datetime) -> tuple[int, datetime]:
+        failures, began = self.rows.get((email, client), (0, at))
+        if began <= window_start:
+            failures, began = 0, at
+        self.rows[(email, client)] = (failures + 1, began)
+        return failures + 1, began
 
     async def clear(self, email: str, client: str) -> None:
-        self.rows = [r for r in self.rows if (r[0], r[1]) != (email, client)]
+        self.rows.pop((email, client), None)
 
 
 class FakeEvents:
@@ -97,6 +140,8 @@ class FakeBookings:
         self.book_calls += 1
         if request.idempotency_key and (request.caller_id, request.idempotency_key) in self.keys:
             raise DuplicateIdempotencyKey()
+        if not self.users.sessions.live(Caller(request.caller_id, request.session_id)):  # the write's own check
+            raise BookingRefused()
         if not {request.user_id, request.caller_id} <= self.users.rows.keys():  # the foreign keys
             raise UserMissing()
         event = self.events.rows.get(request.event_id)
@@ -131,7 +176,8 @@ class FakeBookings:
         ]
         return found[page.offset : page.offset + page.limit], len(found)
 
-    async def cancel(self, booking_id: int) -> Booking:
+    async def cancel(self, booking: Booking) -> Booking:
+        booking_id = booking.id
         booking = self.rows[booking_id]
         if booking.status is BookingStatus.CONFIRMED:
             event = self.events.rows[booking.event_id]
@@ -170,7 +216,8 @@ class FakeTickets:
 
 class FakeStore:
     def __init__(self) -> None:
-        self.users = FakeUsers()
+        self.sessions = FakeSessions()
+        self.users = FakeUsers(self.sessions)
         self.sign_in_failures = FakeSignInFailures()
         self.events = FakeEvents()
         self.bookings = FakeBookings(self.events, self.users)
@@ -180,8 +227,25 @@ class FakeStore:
 class PlainPasswords:
     """Reversible 'hashing' so tests need no argon2; the rules around it are what is tested."""
 
-    def hash(self, password: str) -> str:
+    async def hash(self, password: str) -> str:
         return "plain$" + password
 
-    def verify(self, password: str, password_hash: str) -> bool:
+    async def verify(self, password: str, password_hash: str) -> bool:
         return password_hash == "plain$" + password
+
+
+async def add_user(store: FakeStore, role: Role = Role.CUSTOMER) -> User:
+    return await store.users.add(f"{role.value}{len(store.users.rows)}@example.com", "N", "h", role)
+
+
+async def signed_in(store: FakeStore, user: User) -> Caller:
+    """A live session of ``user``: who a token issued at sign-in names."""
+    return Caller(user.id, await store.sessions.start(user.id, NOW, NOW + timedelta(hours=1)))
+
+
+async def add_event(
+    store: FakeStore, capacity: int = 10, max_per_booking: int = 4, starts_in: timedelta = timedelta(days=1)
+) -> Event:
+    return await store.events.add(
+        NewEvent("Gig", "", "", NOW + starts_in, capacity, Decimal("150.00"), "THB", max_per_booking)
+    )

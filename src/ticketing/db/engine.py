@@ -1,0 +1,74 @@
+"""The SQLAlchemy engines: pools, connect arguments and the per-connection SQLite set-up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from ticketing.config import Settings
+from ticketing.db import sqlite_inline
+from ticketing.db.urls import async_url
+
+# Writes get a pool of their own: a group-commit batch must not queue for a connection behind
+# hundreds of reads, and a few writers on one hot row are faster than many.
+WRITE_POOL_SIZE = 2
+
+
+def create_private_file(path: Path | None) -> None:
+    """Creates the SQLite file readable by its owner only (it holds password hashes), before
+    SQLite would create it with the umask's mode; SQLite gives its -wal and -shm files the mode
+    of the database file. An existing file is left as it is."""
+    if path is None or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping: bool = False) -> AsyncEngine:
+    url = async_url(settings.database_url)
+    pool_size = pool_size or settings.pool_size
+    if settings.is_sqlite:
+        create_private_file(settings.sqlite_path)
+        # An in-memory database lives in its one connection, so it gets a one-connection pool.
+        pooling: dict[str, object] = (
+            {"poolclass": StaticPool}
+            if settings.sqlite_path is None
+            else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": settings.pool_timeout}
+        )
+        connect_args: dict[str, object] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+        if settings.sqlite_path is not None and settings.sqlite_inline and sqlite_inline.AVAILABLE:
+            connect_args["async_creator_fn"] = sqlite_inline.connect
+        engine = create_async_engine(url, connect_args=connect_args, **pooling)
+        _prepare_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout,
+        pool_pre_ping=pre_ping,
+        # Every statement here is its own transaction: one round trip, no BEGIN/COMMIT.
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "timeout": settings.connect_timeout,
+            "command_timeout": settings.statement_timeout,
+            "server_settings": {"application_name": "ticketing"},
+        },
+    )
+
+
+def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    # SQLAlchemy's documented recipe: stop the driver from beginning transactions on its own,
+    # so that writes can take the lock up front with BEGIN IMMEDIATE.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
