@@ -47,7 +47,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows BaseTransport too
         super().connection_made(transport)
         self._arm(self.header_timeout)  # until the first request's head is in
 

@@ -21,7 +21,7 @@ import collections
 import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ticketing.domain.errors import ServiceUnavailable
 
@@ -97,10 +97,12 @@ class GroupCommit:
             # A task of its own, started outside any transaction, in an empty context (the log
             # lines of a batch belong to no single request), with its own connections.
             self._task = loop.create_task(self._drain(), context=contextvars.Context())
+        # The queue holds works of every result type, so their futures hold Any; each caller
+        # gets back what its own work returned.
         result = await future
         if result is _RUN_ALONE:
-            return await self._run_alone(work)  # type: ignore[no-any-return]
-        return result  # type: ignore[no-any-return]
+            return cast(T, await self._run_alone(work))
+        return cast(T, result)
 
     async def _drain(self) -> None:
         try:

@@ -28,11 +28,11 @@ _INLINE_CURSOR_CALLS = frozenset({"fetchone", "fetchmany", "fetchall", "close"})
 
 
 class InlineSqliteConnection(aiosqlite.Connection):
-    async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]  # aiosqlite's own is unannotated
         connection = self._connection
         if connection is not None and self._running and runs_inline(connection, fn, args):
             return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]  # as above
 
 
 def runs_inline(connection: sqlite3.Connection, fn: Any, args: tuple[Any, ...]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
+from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]  # zxcvbn ships no types
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ticketing.storm.client import Answer, Api, ApiError
@@ -28,15 +28,15 @@ def read_token_file(path: Path) -> list[str]:
     return tokens
 
 
-async def _patiently(call: Callable[[], object]) -> Answer:
+async def _patiently(call: Callable[[], Awaitable[Answer]]) -> Answer:
     """Retries what the contract says is safe to retry: 429 and 503 (after Retry-After)."""
-    answer: Answer = await call()  # type: ignore[misc]
+    answer = await call()
     for attempt in range(_RETRIES):
         if answer.status not in (429, 503):
             break
         delay = float(answer.retry_after) if answer.retry_after and answer.retry_after.isdigit() else 1.0
         await asyncio.sleep(min(delay, 5.0) * (attempt + 1) / 2)
-        answer = await call()  # type: ignore[misc]
+        answer = await call()
     return answer
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,10 +224,10 @@ def check_all(
     readback = all_bookings if all_bookings is not None else own_bookings
     source = "admin API" if all_bookings is not None else "each buyer's own list"
 
-    def needs(name: str, check: Any, *args: Any, bookings: bool = False) -> Verdict:
+    def needs(name: str, check: Callable[..., Verdict], *args: Any, bookings: bool = False) -> Verdict:
         if after is None or (bookings and readback is None and unreadable):
             return _verdict(name, False, f"could not be checked: {unreadable or 'the event could not be read'}")
-        return check(*args)  # type: ignore[no-any-return]
+        return check(*args)
 
     return [
         needs("sold_within_capacity", sold_within_capacity, after, all_bookings, bookings=with_admin),
