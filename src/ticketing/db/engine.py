@@ -18,6 +18,19 @@ from ticketing.db.urls import async_url
 # hundreds of reads, and a few writers on one hot row are faster than many.
 WRITE_POOL_SIZE = 2
 
+# Behind a pooler in transaction mode (PgBouncer before 1.21 keeps no prepared statements) no
+# statement may outlive its transaction, and with autocommit every statement is one. Named
+# statements (asyncpg's own __asyncpg_stmt_N__, or the uuid names of SQLAlchemy's PgBouncer
+# recipe) outlive it: they collide on, or are missing from, the next server connection PgBouncer
+# hands out. So: asyncpg's statement cache off and every statement unnamed (an empty name). asyncpg
+# then marks such a statement "unprepared" and sends its Parse again in the very
+# Parse/Bind/Execute/Sync that runs it (asyncpg >= 0.29; its FAQ on PgBouncer), so each execution
+# is self-contained on whichever server connection runs it. SQLAlchemy's own cache of those
+# statement objects stays on: it keeps the column types asyncpg described the first time, so only
+# a connection's first use of a statement costs the extra Describe round trip; after that the
+# price of this mode is PostgreSQL parsing each statement again (bench/README.md, "Many hosts").
+TRANSACTION_POOLER_ARGS: dict[str, object] = {"statement_cache_size": 0, "prepared_statement_name_func": lambda: ""}
+
 
 def create_private_file(path: Path | None) -> None:
     """Creates the SQLite file readable by its owner only (it holds password hashes), before
@@ -46,6 +59,13 @@ def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping:
         engine = create_async_engine(url, connect_args=connect_args, **pooling)
         _prepare_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
+    connect_args = {
+        "timeout": settings.connect_timeout,
+        "command_timeout": settings.statement_timeout,
+        "server_settings": {"application_name": "ticketing"},
+    }
+    if settings.database_pooler == "transaction":
+        connect_args.update(TRANSACTION_POOLER_ARGS)
     return create_async_engine(
         url,
         pool_size=pool_size,
@@ -54,11 +74,7 @@ def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping:
         pool_pre_ping=pre_ping,
         # Every statement here is its own transaction: one round trip, no BEGIN/COMMIT.
         isolation_level="AUTOCOMMIT",
-        connect_args={
-            "timeout": settings.connect_timeout,
-            "command_timeout": settings.statement_timeout,
-            "server_settings": {"application_name": "ticketing"},
-        },
+        connect_args=connect_args,
     )
 
 
