@@ -131,25 +131,32 @@ class BenchDB:
         self.users = ids
         return ids
 
-    def create_event(self, name: str, capacity: int, max_per_booking: int = 10) -> int:
+    def create_event(self, name: str, capacity: int, max_per_booking: int = 10, description: str = "bench") -> int:
+        """An event and its sales row (capacity, counters), as the service makes them."""
         starts = datetime.now(UTC) + timedelta(days=365)
         if self.kind == "postgres":
             (row,) = self.fetch(
-                "INSERT INTO events"
-                " (name, description, venue, starts_at, capacity, price_minor, currency, max_per_booking, tickets_sold)"
-                " VALUES ($1, 'bench', 'bench', $2, $3, $4, 'THB', $5, 0) RETURNING id",
-                "", name, starts, capacity, PRICE_MINOR, max_per_booking,
+                "WITH e AS (INSERT INTO events"
+                " (name, description, venue, starts_at, price_minor, currency, max_per_booking)"
+                " VALUES ($1, $5, 'bench', $2, $3, 'THB', $4) RETURNING id)"
+                " INSERT INTO event_sales (event_id, capacity, tickets_sold, tickets_held)"
+                " SELECT id, $6, 0, 0 FROM e RETURNING event_id",
+                "", name, starts, PRICE_MINOR, max_per_booking, description, capacity,
             )
             return int(row[0])
         conn = sqlite3.connect(self.dsn, isolation_level=None)
         try:
+            conn.execute("BEGIN IMMEDIATE")
             cur = conn.execute(
-                "INSERT INTO events"
-                " (name, description, venue, starts_at, capacity, price_minor, currency, max_per_booking, tickets_sold)"
-                " VALUES (?, 'bench', 'bench', ?, ?, ?, 'THB', ?, 0)",
-                (name, _sqlite_time(starts), capacity, PRICE_MINOR, max_per_booking),
+                "INSERT INTO events (name, description, venue, starts_at, price_minor, currency, max_per_booking)"
+                " VALUES (?, ?, 'bench', ?, ?, 'THB', ?)",
+                (name, description, _sqlite_time(starts), PRICE_MINOR, max_per_booking),
             )
-            return int(cur.lastrowid)
+            event_id = int(cur.lastrowid or 0)
+            conn.execute("INSERT INTO event_sales (event_id, capacity, tickets_sold, tickets_held) VALUES (?, ?, 0, 0)",
+                         (event_id, capacity))
+            conn.execute("COMMIT")
+            return event_id
         finally:
             conn.close()
 
@@ -171,7 +178,7 @@ class BenchDB:
                 conn = await asyncpg.connect(self.dsn, command_timeout=1800)
                 try:
                     async with conn.transaction():
-                        # The counter trigger would update the event row a million times:
+                        # The counter trigger would update the sales row a million times:
                         # load with it off and set tickets_sold from the rows, in one transaction.
                         await conn.execute("ALTER TABLE bookings DISABLE TRIGGER bookings_keep_sold")
                         await conn.execute(
@@ -191,13 +198,14 @@ class BenchDB:
                             event_id, f"bulk-{tag}-",
                         )
                         await conn.execute(
-                            "UPDATE events SET tickets_sold = (SELECT coalesce(sum(quantity), 0) FROM bookings"
-                            " WHERE event_id = $1 AND status = 'CONFIRMED') WHERE id = $1", event_id,
+                            "UPDATE event_sales SET tickets_sold = (SELECT coalesce(sum(quantity), 0) FROM bookings"
+                            " WHERE event_id = $1 AND status = 'CONFIRMED') WHERE event_id = $1", event_id,
                         )
                         await conn.execute("ALTER TABLE bookings ENABLE TRIGGER bookings_keep_sold")
                     await conn.execute("VACUUM ANALYZE bookings")
                     await conn.execute("VACUUM ANALYZE tickets")
                     await conn.execute("VACUUM ANALYZE events")
+                    await conn.execute("VACUUM ANALYZE event_sales")
                     # Write out the load's dirty pages now, not during the runs that follow.
                     await conn.execute("CHECKPOINT")
                 finally:
@@ -237,15 +245,18 @@ class BenchDB:
     def check_invariants(self) -> list[str]:
         """Contract invariant 1 for every event; returns the violations (empty when all hold)."""
         sql = """
-            SELECT e.id, e.capacity, e.tickets_sold,
+            SELECT e.id, s.capacity, s.tickets_sold,
                    (SELECT coalesce(sum(quantity), 0) FROM bookings b WHERE b.event_id = e.id AND b.status = 'CONFIRMED'),
                    (SELECT count(*) FROM tickets t WHERE t.event_id = e.id AND t.status IN ('VALID', 'USED')),
                    (SELECT count(*) FROM bookings b WHERE b.event_id = e.id AND b.status = 'CONFIRMED'
                       AND b.quantity <> (SELECT count(*) FROM tickets t WHERE t.booking_id = b.id))
-            FROM events e ORDER BY e.id
+            FROM events e LEFT JOIN event_sales s ON s.event_id = e.id ORDER BY e.id
         """
         problems = []
         for event_id, capacity, sold, summed, valid, partial in self.fetch(sql, sql):
+            if capacity is None:
+                problems.append(f"event {event_id}: no event_sales row")
+                continue
             if not (sold == summed == valid):
                 problems.append(f"event {event_id}: tickets_sold={sold} sum(quantity)={summed} valid tickets={valid}")
             if sold > capacity:
@@ -255,8 +266,8 @@ class BenchDB:
         return problems
 
     def event_state(self, event_id: int) -> tuple[int, int]:
-        (row,) = self.fetch("SELECT capacity, tickets_sold FROM events WHERE id = $1",
-                            "SELECT capacity, tickets_sold FROM events WHERE id = ?", event_id)
+        (row,) = self.fetch("SELECT capacity, tickets_sold FROM event_sales WHERE event_id = $1",
+                            "SELECT capacity, tickets_sold FROM event_sales WHERE event_id = ?", event_id)
         return int(row[0]), int(row[1])
 
 

@@ -27,8 +27,8 @@ app = typer.Typer(help="Event ticket booking that never oversells.", no_args_is_
 
 
 def _settings() -> Settings:
-    settings = Settings()
     try:
+        settings = Settings()  # a ConfigError from a setting's own check (the default time zone)
         settings.signing_key()  # fails fast on PostgreSQL without a key; creates SQLite's once
     except ConfigError as error:
         typer.echo(f"ticketing: {error}", err=True)
@@ -59,13 +59,16 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the database.")] = 1,
     server: Annotated[str, typer.Option(help="ASGI server: uvicorn (uvloop + httptools) or granian (if installed).",
                                         envvar="TICKETING_SERVER")] = "uvicorn",
+    migrate: Annotated[bool, typer.Option(help="Apply pending migrations first; --no-migrate when `ticketing migrate` "
+                                               "ran once for many hosts (docs/deploy.md).")] = True,
 ) -> None:
-    """Apply pending migrations, then serve the API and the web app."""
+    """Apply pending migrations (unless --no-migrate), then serve the API and the web app."""
     if server not in SERVERS:
         typer.echo(f"ticketing: unknown server {server!r}: choose one of {', '.join(SERVERS)}", err=True)
         raise typer.Exit(2)
     settings = _settings()
-    _migrate(settings)  # once, before any worker starts
+    if migrate:
+        _migrate(settings)  # once, before any worker starts
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ticketing-metrics-")
     typer.echo(f"ticketing: serving on http://{host}:{port} ({workers} worker(s), {server}, database {settings.database_url})")
@@ -98,7 +101,7 @@ def serve(
 def _serve_granian(host: str, port: int, workers: int) -> None:
     try:
         from granian import Granian  # type: ignore[import-not-found]  # optional: not in the lock
-        from granian.constants import Interfaces, Loops  # type: ignore[import-not-found]
+        from granian.constants import Interfaces, Loops  # type: ignore[import-not-found]  # optional, as above
     except ImportError:
         typer.echo("ticketing: granian is not installed (pip install granian)", err=True)
         raise typer.Exit(2) from None
@@ -178,11 +181,12 @@ def demo(
     _migrate(settings)
     soon = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
     samples = [
-        NewEvent("Bangkok Jazz Night", "Three bands, one night.", "Lumpini Park", soon, 500, Decimal("1500.00"), "THB", 6),
+        NewEvent("Bangkok Jazz Night", "Three bands, one night.", "Lumpini Park", soon, 500, Decimal("1500.00"), "THB", 6,
+                 "Asia/Bangkok"),
         NewEvent("Indie Rooftop Session", "An intimate acoustic set.", "Silom Rooftop",
-                 soon + timedelta(days=7), 50, Decimal("800.00"), "THB", 4),
+                 soon + timedelta(days=7), 50, Decimal("800.00"), "THB", 4, "Asia/Bangkok"),
         NewEvent("Symphony Under the Stars", "Beethoven's Ninth.", "Thailand Cultural Centre",
-                 soon + timedelta(days=14), 2000, Decimal("2500.00"), "THB", 10),
+                 soon + timedelta(days=14), 2000, Decimal("2500.00"), "THB", 10, "Asia/Bangkok"),
     ]
 
     async def load(store: Store, hasher: PasswordHasher) -> list[Event]:

@@ -7,11 +7,13 @@ import secrets
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from limits import parse as parse_rate_limit
 from pydantic import AfterValidator, BeforeValidator, Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ticketing.timezones import DEFAULT_TIMEZONE, is_known
 
 DEFAULT_DATABASE_URL = "sqlite:///ticketing.db"
 # HS256 keys shorter than the hash output (32 bytes) are refused (RFC 7518, 3.2).
@@ -43,6 +45,14 @@ class ConfigError(RuntimeError):
     """A setting makes it impossible to start; the message is one line for the operator."""
 
 
+def _timezone(name: str) -> str:
+    # A ConfigError, not a ValueError: pydantic lets it through as it is, so Settings() itself
+    # stops the start with this one line.
+    if not is_known(name):
+        raise ConfigError(f'TICKETING_DEFAULT_TIMEZONE must be an IANA time zone name like "Asia/Bangkok", not {name!r}')
+    return name
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TICKETING_", extra="ignore")
 
@@ -50,6 +60,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     access_token_minutes: int = Field(60, ge=1)
     default_currency: str = Field("THB", pattern=r"^[A-Z]{3}$")
+    # The time zone of events created without one: an IANA name (an unknown one stops the start).
+    default_timezone: Annotated[str, AfterValidator(_timezone)] = DEFAULT_TIMEZONE
     # A few connections per process: more connections queueing on one hot row is slower.
     pool_size: int = Field(4, ge=1, le=100)
     pool_timeout: float = Field(10.0, gt=0)
@@ -97,6 +109,13 @@ class Settings(BaseSettings):
     body_timeout: float = Field(30.0, gt=0)
     keep_alive_timeout: int = Field(5, ge=1)
     max_concurrency: int = Field(2048, ge=16)
+
+    # Poolers and hosts (docs/deploy.md).
+    # What sits between the service and PostgreSQL: "none" (or PgBouncer in "session" mode, the
+    # same to the service) keeps asyncpg's prepared statements per connection; "transaction"
+    # (PgBouncer's transaction pooling) hands each transaction to any server connection, so no
+    # statement may outlive its transaction: every statement is parsed afresh, unnamed.
+    database_pooler: Literal["none", "session", "transaction"] = "none"
 
     @cached_property
     def is_sqlite(self) -> bool:

@@ -37,8 +37,8 @@ async def _tokens(http: httpx.AsyncClient, count: int) -> list[str]:
 
 async def _state(url: str, event_id: int) -> dict[str, int]:
     queries = {
-        "capacity": "SELECT capacity FROM events WHERE id = {id}",
-        "tickets_sold": "SELECT tickets_sold FROM events WHERE id = {id}",
+        "capacity": "SELECT capacity FROM event_sales WHERE event_id = {id}",
+        "tickets_sold": "SELECT tickets_sold FROM event_sales WHERE event_id = {id}",
         "confirmed": "SELECT COALESCE(SUM(quantity), 0) FROM bookings WHERE event_id = {id} AND status = 'CONFIRMED'",
         "live_tickets": "SELECT COUNT(*) FROM tickets WHERE event_id = {id} AND status IN ('VALID', 'USED')",
         "bookings": "SELECT COUNT(*) FROM bookings WHERE event_id = {id}",

@@ -1,6 +1,6 @@
 """Group-commit batches on PostgreSQL take their event-row locks in one order: no deadlocks.
 
-Each booking locks its event's row (the trigger moves ``tickets_sold``) until its batch
+Each booking locks its event's sales row (the trigger moves ``event_sales.tickets_sold``) until its batch
 commits. Two processes' batches over several events that lock rows in opposite orders
 deadlock (40P01, each costing deadlock_timeout). The first test books on ten events through
 two real server processes and counts PostgreSQL's deadlocks; it also proves
@@ -147,11 +147,11 @@ async def test_batches_over_many_events_from_many_processes_never_deadlock(pg_ur
     statuses = {status for status, _, _ in results}
     assert statuses == {201}, f"every booking fits (capacity 10,000 each): {sorted(statuses)}"
     rows = await _fetch(pg_url, """
-        SELECT e.id, e.tickets_sold,
+        SELECT e.event_id AS id, e.tickets_sold,
                (SELECT COALESCE(SUM(quantity), 0) FROM bookings b
-                WHERE b.event_id = e.id AND b.status = 'CONFIRMED') AS confirmed,
-               (SELECT COUNT(*) FROM tickets t WHERE t.event_id = e.id AND t.status IN ('VALID', 'USED')) AS live
-        FROM events e""")
+                WHERE b.event_id = e.event_id AND b.status = 'CONFIRMED') AS confirmed,
+               (SELECT COUNT(*) FROM tickets t WHERE t.event_id = e.event_id AND t.status IN ('VALID', 'USED')) AS live
+        FROM event_sales e""")
     sold = {event_id: 0 for event_id in event_ids}
     for _, event_id, quantity in results:
         sold[event_id] += quantity

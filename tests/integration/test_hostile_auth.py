@@ -226,14 +226,14 @@ def test_the_sqlite_upgrade_keeps_rows_and_triggers_and_stops_reusing_ids(tmp_pa
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA foreign_keys = ON")
-        assert conn.execute("SELECT tickets_sold FROM events").fetchone() == (2,)
+        assert conn.execute("SELECT tickets_sold FROM event_sales").fetchone() == (2,)
         # The counter trigger still guards capacity and follows new bookings.
         conn.execute("INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by) "
                      "VALUES (1, 1, 3, 300, 'CONFIRMED', '2026-01-01 00:00:00', 1)")
         with pytest.raises(sqlite3.IntegrityError, match="exceeds available capacity"):
             conn.execute("INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, "
                          "created_by) VALUES (1, 1, 6, 600, 'CONFIRMED', '2026-01-01 00:00:00', 1)")
-        assert conn.execute("SELECT tickets_sold FROM events").fetchone() == (5,)
+        assert conn.execute("SELECT tickets_sold FROM event_sales").fetchone() == (5,)
         conn.execute("DELETE FROM bookings")
         conn.execute("DELETE FROM users WHERE id = 1")
         conn.execute("INSERT INTO users (email, name, role, password_hash, created_at) "

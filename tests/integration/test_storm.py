@@ -425,7 +425,7 @@ async def test_command_finds_a_counter_that_drifted(sqlite_server: ServerProcess
     assert len(first.created) == 5
     path = server.database_url.split("///", 1)[1]
     with sqlite3.connect(path) as conn:  # one sold ticket forgotten by the counter
-        conn.execute("UPDATE events SET tickets_sold = tickets_sold - 1 WHERE id = ?", (event_id,))
+        conn.execute("UPDATE event_sales SET tickets_sold = tickets_sold - 1 WHERE event_id = ?", (event_id,))
     code, out, err = await _storm_cli(
         "--url", server.url, "--event-id", str(event_id), "--requests", "60", "--concurrency", "8",
         "--users", "2", "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",

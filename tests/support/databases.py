@@ -21,7 +21,7 @@ PG_ADMIN_URL = os.environ.get("TICKETING_TEST_PG_URL", "postgresql://postgres@12
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgres")
 # Children first, so that deleting row by row never trips a foreign key.
-_TABLES = ("sign_in_failures", "sessions", "tickets", "bookings", "events", "users")
+_TABLES = ("sign_in_failures", "sessions", "tickets", "bookings", "event_sales", "events", "users")
 
 
 def _pg_url(name: str) -> str:

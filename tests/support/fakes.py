@@ -247,5 +247,5 @@ async def add_event(
     store: FakeStore, capacity: int = 10, max_per_booking: int = 4, starts_in: timedelta = timedelta(days=1)
 ) -> Event:
     return await store.events.add(
-        NewEvent("Gig", "", "", NOW + starts_in, capacity, Decimal("150.00"), "THB", max_per_booking)
+        NewEvent("Gig", "", "", NOW + starts_in, capacity, Decimal("150.00"), "THB", max_per_booking, "UTC")
     )

@@ -77,7 +77,7 @@ class DbState:
         return found
 
 
-_EVENT = "SELECT capacity, tickets_sold FROM events WHERE id = {p}"
+_EVENT = "SELECT capacity, tickets_sold FROM event_sales WHERE event_id = {p}"
 _BOOKINGS = "SELECT id, status, quantity FROM bookings WHERE event_id = {p}"
 _TICKETS = "SELECT booking_id, status, COUNT(*) FROM tickets WHERE event_id = {p} GROUP BY booking_id, status"
 

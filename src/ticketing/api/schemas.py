@@ -23,8 +23,10 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ticketing import timezones
 from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, Event, Ticket, User
 from ticketing.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, acceptable_password
+from ticketing.timezones import MAX_TIMEZONE_LENGTH
 
 # The largest id every JSON reader holds exactly (RFC 7493, I-JSON): past it a client's double
 # rounds, and schema validators compare against a maximum that is no longer the service's own.
@@ -133,6 +135,19 @@ Email = Annotated[
     Field(json_schema_extra={"format": "email", "pattern": _NO_NUL}),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+def _known_timezone(value: str) -> str:
+    if not timezones.is_known(value):
+        raise ValueError('must be an IANA time zone name, like "Asia/Bangkok"')
+    return value
+
+
+# Which names exist is the time zone database's to say, not a pattern's: an unknown one is 422.
+Timezone = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_TIMEZONE_LENGTH), AfterValidator(_known_timezone),
+    Field(examples=["Asia/Bangkok"]),
+]
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
 # A password being set (sign-up, password change): the length, then domain/passwords.py's rule.
 NewPassword = Annotated[
@@ -186,6 +201,7 @@ class EventIn(Strict):
     price: Money
     currency: Currency | None = None
     max_per_booking: PerBooking = 10
+    timezone: Timezone | None = None
 
 
 _NULLABLE_IN_PATCH = {"description", "venue"}
@@ -201,6 +217,7 @@ class EventPatch(Strict):
     price: Money | SkipJsonSchema[None] = None
     currency: Currency | SkipJsonSchema[None] = None
     max_per_booking: PerBooking | SkipJsonSchema[None] = None
+    timezone: Timezone | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> EventPatch:
@@ -228,6 +245,7 @@ class EventOut(BaseModel):
     max_per_booking: int
     tickets_sold: int
     available: int
+    timezone: str
 
     @classmethod
     def of(cls, event: Event) -> EventOut:
@@ -235,6 +253,7 @@ class EventOut(BaseModel):
             id=event.id, name=event.name, description=event.description, venue=event.venue,
             starts_at=event.starts_at, capacity=event.capacity, price=event.price, currency=event.currency,
             max_per_booking=event.max_per_booking, tickets_sold=event.tickets_sold, available=event.available,
+            timezone=event.timezone,
         )
 
 

@@ -20,6 +20,7 @@ class NewEvent:
     price: Decimal
     currency: str
     max_per_booking: int
+    timezone: str
 
 
 @dataclass(frozen=True)

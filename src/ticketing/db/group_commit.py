@@ -38,6 +38,9 @@ RunBatch = Callable[[list[Work]], Awaitable[list[Any]]]
 # HOT, the events table bloats and every later booking of that event gets slower. Measured on
 # one event, four 8 s runs in a row: batches of 32 went 1,042 -> 753 bookings/s (the 1-row table
 # grew to 82 pages), 16 went 1,225 -> 839, 8 held 1,060-1,240 (2 pages). See bench/README.md.
+# That was the wide events row; the counters now live in the narrow event_sales row
+# (fillfactor 50), where `python -m bench.wide_row` saw batches of 32 stay HOT: the cap is worth
+# measuring again through the service before it is raised.
 MAX_BATCH = {"postgresql": 8, "sqlite": 32}
 
 # TEST CONTROL ONLY: tests/integration/test_group_commit_deadlocks.py turns this off to show
@@ -64,8 +67,8 @@ _RUN_ALONE = object()
 def _lock_order(batch: Sequence[_Pending]) -> list[_Pending]:
     """The batch in the order its works run inside its one transaction.
 
-    On PostgreSQL each booking's statement locks its event's row (the trigger moves
-    ``tickets_sold``) until the batch commits. Two processes' batches that lock the same rows
+    On PostgreSQL each booking's statement locks its event's sales row (the trigger moves
+    ``event_sales.tickets_sold``) until the batch commits. Two processes' batches that lock the same rows
     in opposite orders wait for each other: ``deadlock detected`` after deadlock_timeout (1 s)
     and the whole batch runs again. When every batch takes its locks in ascending key order no
     cycle can form. Works without a key lock nothing contended and go first; equal keys keep

@@ -7,10 +7,12 @@ session and the event to say why. The session check is part of the statement (an
 lookup by primary key), so a revoked token books nothing and costs no extra round trip. That check is a cheap early refusal; the
 guard that counts is the database's. The application never writes ``tickets_sold``. It
 inserts the booking and its tickets; the ``bookings`` trigger (see the migrations) moves the
-counter with a conditional update that refuses an oversell. On PostgreSQL the whole booking is
-ONE statement: the trigger fires at the end of it, so the event row is locked only for the
-counter update and the commit (alone, autocommitted), or until the COMMIT of the group-commit
-batch it joined, with no round trip to the application inside the statement.
+counter with a conditional update that refuses an oversell. The hot rules (capacity, sold,
+held) are read from the event's narrow ``event_sales`` row, the cold ones (starts_at,
+max_per_booking, price) from ``events``, which a booking never writes. On PostgreSQL the whole
+booking is ONE statement: the trigger fires at the end of it, so the sales row is locked only
+for the counter update and the commit (alone, autocommitted), or until the COMMIT of the
+group-commit batch it joined, with no round trip to the application inside the statement.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from ticketing.domain.models import Booking, BookingRequest
 _PG_BOOK = text(
     """
     WITH ev AS (
-        SELECT id, price_minor FROM events
-        WHERE id = CAST(:event_id AS bigint) AND starts_at > CAST(:at AS timestamptz)
-          AND max_per_booking >= CAST(:quantity AS integer)
-          AND tickets_sold + CAST(:quantity AS integer) <= capacity
+        SELECT e.id, e.price_minor FROM events e JOIN event_sales s ON s.event_id = e.id
+        WHERE e.id = CAST(:event_id AS bigint) AND e.starts_at > CAST(:at AS timestamptz)
+          AND e.max_per_booking >= CAST(:quantity AS integer)
+          AND s.tickets_sold + s.tickets_held + CAST(:quantity AS integer) <= s.capacity
           AND EXISTS (SELECT 1 FROM sessions WHERE id = CAST(:session_id AS bigint)
                       AND user_id = CAST(:caller_id AS bigint) AND revoked_at IS NULL)
     ), b AS (
@@ -66,10 +68,10 @@ _PG_BOOK = text(
 _SQLITE_BOOK = """
     INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date,
                           created_by, idempotency_key, request_fingerprint)
-    SELECT ?1, id, ?2, price_minor * ?2, 'CONFIRMED', ?3, ?4, ?5, ?6
-    FROM events
-    WHERE id = ?7 AND starts_at > ?3 AND max_per_booking >= ?2
-      AND tickets_sold + ?2 <= capacity
+    SELECT ?1, e.id, ?2, e.price_minor * ?2, 'CONFIRMED', ?3, ?4, ?5, ?6
+    FROM events e JOIN event_sales s ON s.event_id = e.id
+    WHERE e.id = ?7 AND e.starts_at > ?3 AND e.max_per_booking >= ?2
+      AND s.tickets_sold + s.tickets_held + ?2 <= s.capacity
       AND EXISTS (SELECT 1 FROM sessions WHERE id = ?8 AND user_id = ?4 AND revoked_at IS NULL)
     RETURNING id, user_id, event_id, quantity, total_minor, status, request_fingerprint
 """

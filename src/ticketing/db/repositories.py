@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -183,6 +183,15 @@ class SqlSignInFailures:
         await self.db.write(work)
 
 
+# An event as the API answers it: the events row with its sales row's capacity and counters.
+_SALES_COLUMNS = (t.event_sales.c.capacity, t.event_sales.c.tickets_sold, t.event_sales.c.tickets_held)
+_EVENT_COLUMNS = (*t.events.c, *_SALES_COLUMNS)
+
+
+def _events_with_sales() -> Any:
+    return select(*_EVENT_COLUMNS).join_from(t.events, t.event_sales, t.event_sales.c.event_id == t.events.c.id)
+
+
 class SqlEvents:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -190,24 +199,43 @@ class SqlEvents:
     async def add(self, event: NewEvent) -> Event:
         values = {
             "name": event.name, "description": event.description, "venue": event.venue,
-            "starts_at": event.starts_at, "capacity": event.capacity, "price_minor": rows.to_minor(event.price),
-            "currency": event.currency, "max_per_booking": event.max_per_booking, "tickets_sold": 0,
+            "starts_at": event.starts_at, "price_minor": rows.to_minor(event.price),
+            "currency": event.currency, "max_per_booking": event.max_per_booking, "timezone": event.timezone,
         }
+        sales = {"capacity": event.capacity, "tickets_sold": 0, "tickets_held": 0}
+        created = insert(t.events).values(values).returning(*t.events.c)
 
-        async def work(conn: AsyncConnection) -> Event:
-            return rows.event((await conn.execute(insert(t.events).values(values).returning(*t.events.c))).mappings().one())
+        async def work_sqlite(conn: AsyncConnection) -> Event:  # inside BEGIN IMMEDIATE
+            row = (await conn.execute(created)).mappings().one()
+            counters = (await conn.execute(
+                insert(t.event_sales).values(event_id=row["id"], **sales).returning(*_SALES_COLUMNS)
+            )).mappings().one()
+            return rows.event({**row, **counters})
 
-        return await self.db.write(work)
+        # PostgreSQL: ONE statement (a write alone runs in autocommit), the sales row made from
+        # the new event's id in the same statement.
+        made = created.cte("made")
+        with_sales = insert(t.event_sales).from_select(
+            ["event_id", *sales], select(made.c.id, *(bindparam(f"sales_{k}", v) for k, v in sales.items()))
+        ).returning(*_SALES_COLUMNS, t.event_sales.c.event_id).cte("with_sales")
+        statement = select(*made.c, *(c for c in with_sales.c if c.name != "event_id")).join_from(
+            made, with_sales, with_sales.c.event_id == made.c.id
+        )
+
+        async def work_pg(conn: AsyncConnection) -> Event:
+            return rows.event((await conn.execute(statement)).mappings().one())
+
+        return await self.db.write(work_sqlite if self.db.is_sqlite else work_pg)
 
     async def get(self, event_id: int) -> Event | None:
         async def work(conn: AsyncConnection) -> Event | None:
-            row = (await conn.execute(select(t.events).where(t.events.c.id == event_id))).mappings().first()
+            row = (await conn.execute(_events_with_sales().where(t.events.c.id == event_id))).mappings().first()
             return rows.event(row) if row else None
 
         return await self.db.read(work)
 
     async def page(self, page: Page) -> tuple[list[Event], int]:
-        query = select(t.events).order_by(t.events.c.starts_at, t.events.c.id).limit(page.limit).offset(page.offset)
+        query = _events_with_sales().order_by(t.events.c.starts_at, t.events.c.id).limit(page.limit).offset(page.offset)
 
         async def work(conn: AsyncConnection) -> tuple[list[Event], int]:
             found = (await conn.execute(query)).mappings().all()
@@ -220,22 +248,63 @@ class SqlEvents:
         values = dict(changes)
         if "price" in values:
             values["price_minor"] = rows.to_minor(values.pop("price"))
-        statement = update(t.events).where(t.events.c.id == event_id).values(values).returning(*t.events.c)
-        if "capacity" in values:
-            # Checked in the same statement as the write, so a concurrent sale cannot slip between.
-            statement = statement.where(t.events.c.tickets_sold <= values["capacity"])
-
-        async def work(conn: AsyncConnection) -> Event | None:
-            row = (await conn.execute(statement)).mappings().first()
-            return rows.event(row) if row else None
-
-        updated = await self.db.write(work, lock_key=(event_id,))  # locks the event's row
+        capacity = values.pop("capacity", None)
+        sales = t.event_sales.c
+        # A new capacity is checked in the same statement as its write (the sales row's own
+        # WHERE, re-checked by PostgreSQL on the newest row version), so a concurrent sale cannot
+        # slip between; nothing else is written when it is refused.
+        resize = None if capacity is None else (
+            update(t.event_sales)
+            .where(sales.event_id == event_id, sales.tickets_sold + sales.tickets_held <= capacity)
+            .values(capacity=capacity)
+        )
+        work = self._update_sqlite(event_id, values, resize) if self.db.is_sqlite else self._update_pg(event_id, values, resize)
+        updated = await self.db.write(work, lock_key=(event_id,))  # locks the event's sales row
         if updated is not None:
             return updated
         current = await self.get(event_id)
         if current is None:
             raise EventNotFound()
-        raise CapacityBelowSold(current.tickets_sold)
+        raise CapacityBelowSold(current.tickets_sold + current.tickets_held)
+
+    @staticmethod
+    def _update_sqlite(
+        event_id: int, values: dict[str, Any], resize: Any
+    ) -> Callable[[AsyncConnection], Awaitable[Event | None]]:
+        async def work(conn: AsyncConnection) -> Event | None:  # inside BEGIN IMMEDIATE
+            if resize is not None and (await conn.execute(resize)).rowcount == 0:
+                return None
+            if values:
+                await conn.execute(update(t.events).where(t.events.c.id == event_id).values(values))
+            row = (await conn.execute(_events_with_sales().where(t.events.c.id == event_id))).mappings().first()
+            return rows.event(row) if row else None
+
+        return work
+
+    @staticmethod
+    def _update_pg(event_id: int, values: dict[str, Any], resize: Any) -> Callable[[AsyncConnection], Awaitable[Event | None]]:
+        # ONE statement: the sales row (resized, or as it is) and then the events row, which is
+        # written only when the sales row matched.
+        sales = t.event_sales.c
+        if resize is not None:
+            counters = resize.returning(sales.event_id, *_SALES_COLUMNS).cte("counters")
+        else:
+            counters = select(sales.event_id, *_SALES_COLUMNS).where(sales.event_id == event_id).cte("counters")
+        counter_columns = [counters.c.capacity, counters.c.tickets_sold, counters.c.tickets_held]
+        statement: Any
+        if values:
+            statement = (
+                update(t.events).where(t.events.c.id == counters.c.event_id).values(values)
+                .returning(*t.events.c, *counter_columns)
+            )
+        else:
+            statement = select(*t.events.c, *counter_columns).join_from(t.events, counters, t.events.c.id == counters.c.event_id)
+
+        async def work(conn: AsyncConnection) -> Event | None:
+            row = (await conn.execute(statement)).mappings().first()
+            return rows.event(row) if row else None
+
+        return work
 
 
 class SqlBookings:

@@ -28,10 +28,12 @@ def user(row: Row) -> User:
 
 
 def event(row: Row) -> Event:
+    """From an ``events`` row joined with its ``event_sales`` row (capacity and counters)."""
     return Event(
         id=row["id"], name=row["name"], description=row["description"], venue=row["venue"],
         starts_at=row["starts_at"], capacity=row["capacity"], price=from_minor(row["price_minor"]),
         currency=row["currency"], max_per_booking=row["max_per_booking"], tickets_sold=row["tickets_sold"],
+        timezone=row["timezone"], tickets_held=row["tickets_held"],
     )
 
 

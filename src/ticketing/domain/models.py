@@ -60,10 +60,13 @@ class Event:
     currency: str
     max_per_booking: int
     tickets_sold: int
+    timezone: str
+    # Taken by unpaid holds (none yet: holds come with checkout); they count against capacity.
+    tickets_held: int = 0
 
     @property
     def available(self) -> int:
-        return self.capacity - self.tickets_sold
+        return self.capacity - self.tickets_sold - self.tickets_held
 
     def sales_open(self, now: datetime) -> bool:
         return now < self.starts_at

@@ -34,7 +34,7 @@ async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) 
     new = NewEvent(
         name=body.name, description=body.description, venue=body.venue, starts_at=body.starts_at,
         capacity=body.capacity, price=body.price, currency=body.currency or services.settings.default_currency,
-        max_per_booking=body.max_per_booking,
+        max_per_booking=body.max_per_booking, timezone=body.timezone or services.settings.default_timezone,
     )
     return EventOut.of(await events.create_event(services.store, user, new))
 

@@ -19,6 +19,7 @@ const event: TicketEvent = {
   max_per_booking: 4,
   tickets_sold: 2,
   available: 8,
+  timezone: 'Asia/Bangkok',
 };
 
 const booking: Booking = {

@@ -30,6 +30,7 @@ const event: TicketEvent = {
   max_per_booking: 4,
   tickets_sold: 9,
   available: 1,
+  timezone: 'Asia/Bangkok',
 };
 
 function httpError(status: number, body: object = {}): HttpErrorResponse {

@@ -386,6 +386,8 @@ export interface components {
              * Format: date-time
              */
             starts_at: string;
+            /** Timezone */
+            timezone?: string | null;
             /**
              * Venue
              * @default
@@ -417,6 +419,8 @@ export interface components {
             starts_at: string;
             /** Tickets Sold */
             tickets_sold: number;
+            /** Timezone */
+            timezone: string;
             /** Venue */
             venue: string;
         };
@@ -439,6 +443,11 @@ export interface components {
              * Format: date-time
              */
             starts_at?: string;
+            /**
+             * Timezone
+             * @example Asia/Bangkok
+             */
+            timezone?: string;
             /** Venue */
             venue?: string | null;
         };

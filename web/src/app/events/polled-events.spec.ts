@@ -20,6 +20,7 @@ const at = (id: number, starts_at: string): TicketEvent => ({
   max_per_booking: 4,
   tickets_sold: 3,
   available: 7,
+  timezone: 'UTC',
 });
 const page = (items: TicketEvent[]): EventPage => ({
   items,
