@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ticketing.config import Settings
 from ticketing.db.engine import WRITE_POOL_SIZE, create_engine
-from ticketing.db.errors import ErrorKind, classify
+from ticketing.db.errors import ErrorKind, classify, is_dead_connection
 from ticketing.db.group_commit import MAX_BATCH, BatchRolledBack, GroupCommit, LockKey
 from ticketing.domain.errors import ServiceUnavailable
 
@@ -67,8 +67,21 @@ class Database:
         # A read that lost a race for a lock is not retried and is not made a 503 either: it
         # goes through as it is, as it always has.
         with _service_errors(lost_race_is_final=False):
-            async with self.engine.connect() as conn:
-                return await work(conn)
+            try:
+                async with self.engine.connect() as conn:
+                    return await work(conn)
+            except Exception as error:
+                # A pooled connection found dead (the database restarted since it was last used):
+                # SQLAlchemy has just invalidated the whole pool, so a read, which changes
+                # nothing, runs once more on a fresh connection instead of answering 503. The
+                # read pool has no pre-ping (a round trip on every read); the write pool has.
+                # A timeout is not retried: the database is slow or frozen, and waiting again
+                # would only double the wait before the 503.
+                if not is_dead_connection(error):
+                    raise
+                log.info("a pooled connection was dead; reading again on a new one")
+                async with self.engine.connect() as conn:
+                    return await work(conn)
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[T]], *, lock_key: LockKey | None = None) -> T:
         """Runs ``work`` as one transaction, retrying it when it loses a race for a lock.

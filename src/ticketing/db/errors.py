@@ -100,3 +100,18 @@ def as_domain_error(error: BaseException) -> DomainError | None:
     if classify(error) is not ErrorKind.OTHER:
         return ServiceUnavailable()
     return None
+
+
+def is_dead_connection(error: BaseException) -> bool:
+    """A pooled connection that turned out closed (SQLAlchemy invalidated it), not a timeout."""
+    if not (isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated):
+        return False
+    causes: list[BaseException] = [error]
+    for _ in range(16):  # the error, its driver error and their causes, bounded
+        if not causes:
+            break
+        cause = causes.pop()
+        if isinstance(cause, (TimeoutError, asyncio.TimeoutError)) or "Timeout" in type(cause).__name__:
+            return False
+        causes += [c for c in (getattr(cause, "orig", None), cause.__cause__, cause.__context__) if c is not None]
+    return True
