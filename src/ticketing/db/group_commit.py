@@ -33,15 +33,14 @@ RunAlone = Callable[[Work], Awaitable[Any]]
 RunBatch = Callable[[list[Work]], Awaitable[list[Any]]]
 
 # The most writes one group-commit batch takes. On PostgreSQL every booking of a batch leaves a
-# version of the event row that cannot be pruned before the batch commits; past about 8 (with a
-# second worker's batch waiting on the row) they overflow the row's page, updates stop being
-# HOT, the events table bloats and every later booking of that event gets slower. Measured on
-# one event, four 8 s runs in a row: batches of 32 went 1,042 -> 753 bookings/s (the 1-row table
-# grew to 82 pages), 16 went 1,225 -> 839, 8 held 1,060-1,240 (2 pages). See bench/README.md.
-# That was the wide events row; the counters now live in the narrow event_sales row
-# (fillfactor 50), where `python -m bench.wide_row` saw batches of 32 stay HOT: the cap is worth
-# measuring again through the service before it is raised.
-MAX_BATCH = {"postgresql": 8, "sqlite": 32}
+# version of its counter row that cannot be pruned before the batch commits. While the counter
+# lived in the wide events row, batches past about 8 overflowed the row's page, updates stopped
+# being HOT and the table bloated (batches of 32 went 1,042 -> 753 bookings/s over four 8 s runs;
+# 8 held 1,060-1,240): the cap was 8. The counters now live in the narrow event_sales row
+# (fillfactor 50), where batches of 32 stay HOT (`python -m bench.wide_row`: 99.3 % HOT), and
+# through the service (bench, PostgreSQL, workers 2, c256, same run) 32 gave 931 / 881 bookings/s
+# against 814 / 769 with 8, and 931/s held over a 30 s run. See bench/README.md.
+MAX_BATCH = {"postgresql": 32, "sqlite": 32}
 
 # TEST CONTROL ONLY: tests/integration/test_group_commit_deadlocks.py turns this off to show
 # that the deadlocks it guards against are real. Nothing else may change it.
