@@ -141,10 +141,15 @@ def create_admin(
     """Create an admin account, or promote the account with this email and reset its password
     (which signs it out everywhere: every token issued before answers 401)."""
     from ticketing.app import accounts
+    from ticketing.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, acceptable_password
 
-    if not 8 <= len(password) <= 128:
-        typer.echo("ticketing: the password must be 8 to 128 characters", err=True)
-        raise typer.Exit(2)
+    try:
+        if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+            raise ValueError(f"the password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
+        acceptable_password(password)  # the same rule as sign-up and password change
+    except ValueError as problem:
+        typer.echo(f"ticketing: {problem}", err=True)
+        raise typer.Exit(2) from None
     _migrate(Settings())
     user = asyncio.run(_with_store(lambda store, hasher: accounts.create_admin(
         store, hasher, email=email, password=password, name=name, now=datetime.now(UTC))))

@@ -66,6 +66,14 @@ def test_create_admin_promotes_and_migrate_is_idempotent(tmp_path):
     assert "boss@example.com" in first and first.split("(id ")[1] == again.split("(id ")[1]
 
 
+def test_create_admin_refuses_short_blank_and_common_passwords(tmp_path):
+    url = f"sqlite:///{tmp_path / 'weak.db'}"
+    for weak, reason in (("short", "8 to 128"), (" " * 10, "only spaces"), ("Password123", "most common")):
+        done = subprocess.run([TICKETING, "create-admin", "--email", "boss@example.com", "--password", weak],
+                              env=cli_env(url), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and reason in done.stderr, (weak, done.stderr)
+
+
 def test_serve_on_postgres_without_a_key_explains_in_one_line():
     env = cli_env("postgresql://postgres@127.0.0.1:5432/postgres")
     env.pop("TICKETING_SECRET_KEY")
