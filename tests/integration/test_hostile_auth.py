@@ -141,6 +141,34 @@ async def test_concurrent_wrong_passwords_get_at_most_five_401(client):
     assert (await client.post(TOKEN, data={"username": user["email"], "password": PASSWORD})).status_code == 429
 
 
+async def test_control_check_then_act_lets_the_burst_through(client, app, monkeypatch):
+    """The control of the test above: with the guard turned off — the count read first and the
+    attempt recorded after, as the service did before (check, then act) — the same burst of 12
+    gets more than five 401s, so that test can catch the race. A barrier lines the 12 reads up
+    before any write, the worst interleaving a busy server can produce."""
+    from ticketing.app import accounts
+    from ticketing.domain.errors import TooManySignInAttempts
+
+    user, _ = await customer(client)
+    db = app.state.services.db
+    reads = asyncio.Barrier(12)
+
+    async def check_then_act(store, email, client_address, now, max_failures, window):  # type: ignore[no-untyped-def]
+        async with db.engine.connect() as conn:
+            failures = (await conn.execute(
+                text("SELECT COALESCE(MAX(failures), 0) FROM sign_in_failures WHERE email = :e AND client = :c"),
+                {"e": email, "c": client_address})).scalar_one()
+        await reads.wait()
+        if failures >= max_failures:
+            raise TooManySignInAttempts(60)
+        await store.sign_in_failures.count_attempt(email, client_address, now, now - window)
+
+    monkeypatch.setattr(accounts, "_admit_attempt", check_then_act)
+    attempts = [client.post(TOKEN, data={"username": user["email"], "password": f"wrong guess {i}"}) for i in range(12)]
+    statuses = [r.status_code for r in await asyncio.gather(*attempts)]
+    assert statuses.count(401) > 5, statuses
+
+
 @pytest.mark.slow
 def test_concurrent_wrong_passwords_across_server_processes(tmp_path: Path):
     """Several worker processes of one server, one database: the limit is the database's."""
