@@ -127,7 +127,7 @@ async def _with_store(work: Callable[[Store, PasswordHasher], Awaitable[T]]) -> 
     settings = Settings()
     db = Database.from_settings(settings)
     try:
-        return await work(SqlStore(db), Argon2Passwords(settings.argon2_time_cost, settings.argon2_memory_kib))
+        return await work(SqlStore(db), Argon2Passwords.from_settings(settings))
     finally:
         await db.dispose()
 

@@ -35,9 +35,11 @@ class Tokens:
         claims = {"sub": str(caller.user_id), "sid": str(caller.session_id), "iat": now, "exp": now + self.lifetime}
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
-    def caller(self, token: str) -> Caller:
-        """The caller a validly signed, unexpired token names. Expired, forged or ``alg: none``
-        tokens raise, and so do tokens without a session (issued before sessions existed)."""
+    def caller(self, token: str | None) -> Caller:
+        """The caller a validly signed, unexpired token names. No token, an expired, forged or
+        ``alg: none`` one raise, and so do tokens without a session (issued before sessions)."""
+        if not token:
+            raise NotAuthenticated()
         caller, expires = self._verified(token)
         if expires <= time.time():  # as pyjwt judges "exp", with no leeway
             raise NotAuthenticated("Invalid or expired token.")

@@ -33,10 +33,7 @@ class Services:
             settings=settings,
             db=db,
             store=SqlStore(db),
-            passwords=Argon2Passwords(
-                settings.argon2_time_cost, settings.argon2_memory_kib,
-                threads=settings.password_hash_threads, max_in_flight=settings.password_hash_max_in_flight,
-            ),
+            passwords=Argon2Passwords.from_settings(settings),
             tokens=Tokens(settings.signing_key(), timedelta(minutes=settings.access_token_minutes)),
             errors=ErrorAnswers(settings.retry_after_seconds),
             address_limits=AddressLimits(sign_in=settings.sign_in_rate_limit, register=settings.register_rate_limit),

@@ -18,6 +18,7 @@ from typing import TypeVar
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from ticketing.config import Settings
 from ticketing.domain.errors import ServiceUnavailable
 
 T = TypeVar("T")
@@ -49,6 +50,11 @@ class Argon2Passwords:
             return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
         finally:
             self.in_flight -= 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Argon2Passwords:
+        return cls(settings.argon2_time_cost, settings.argon2_memory_kib,
+                   threads=settings.password_hash_threads, max_in_flight=settings.password_hash_max_in_flight)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
