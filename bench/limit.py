@@ -47,8 +47,20 @@ def _numbered(sql: str, names: list[str]) -> str:
     return re.sub(r"(?<!:):(\w+)", lambda m: f"${names.index(m.group(1)) + 1}", sql)
 
 
-_PG_NAMES = ["event_id", "user_id", "quantity", "caller_id", "idempotency_key", "fingerprint", "at", "codes", "session_id"]
-PG_SQL = _numbered(hot_path._PG_BOOK.element.text, _PG_NAMES).replace("CAST($8 AS text[])", "$8::text[]")
+# The statement's parameters, in the order they first appear (the hot path's own names).
+_PG_NAMES = list(dict.fromkeys(re.findall(r"(?<!:):(\w+)", hot_path._PG_BOOK.element.text)))
+PG_SQL = re.sub(r"CAST\((\$\d+) AS text\[\]\)", r"\1::text[]", _numbered(hot_path._PG_BOOK.element.text, _PG_NAMES))
+
+
+def _pg_values(event_id: int, user: int, quantity: int) -> list[object]:
+    """One v1-form booking (no items: the event's one type) with fresh key and ticket codes."""
+    values: dict[str, object] = {
+        "event_id": event_id, "user_id": user, "quantity": quantity, "caller_id": user, "session_id": user,
+        "idempotency_key": secrets.token_hex(8), "fingerprint": _fingerprint(user, event_id, quantity),
+        "at": datetime.now(UTC), "codes": [secrets.token_urlsafe(16) for _ in range(quantity)],
+        "type_ids": [], "quantities": [], "hold_seconds": None, "reference": secrets.token_urlsafe(16),
+    }
+    return [values[name] for name in _PG_NAMES]
 
 
 def _fingerprint(user_id: int, event_id: int, quantity: int) -> str:
@@ -68,10 +80,8 @@ async def _pg_run(dsn: str, event_id: int, users: list[int], quantity: int, pool
         while time.monotonic() < stop:
             user = users[n % len(users)]
             n += pool
-            codes = [secrets.token_urlsafe(16) for _ in range(quantity)]
             try:
-                rows = await stmt.fetch(event_id, user, quantity, user, secrets.token_hex(8),
-                                        _fingerprint(user, event_id, quantity), datetime.now(UTC), codes, user)
+                rows = await stmt.fetch(*_pg_values(event_id, user, quantity))
                 done += 1 if rows else 0
             except asyncpg.PostgresError:
                 errors += 1
@@ -95,15 +105,21 @@ def pg_driver_limit(dsn: str, event_id: int, users: list[int], quantity: int, po
 
 
 # -- PostgreSQL, pgbench ------------------------------------------------------------------------------
+# The same writes as the hot path's statement (booking, its one item, its tickets; the triggers
+# move the event's and the type's counters and refuse an oversell), without its rule checks.
 PGBENCH_SCRIPT = """\\set u random(:umin, :umax)
-WITH ev AS (SELECT id, price_minor FROM events WHERE id = :event),
+WITH ev AS (SELECT e.id, e.currency, t.id AS type_id, t.price_minor
+            FROM events e JOIN ticket_types t ON t.event_id = e.id WHERE e.id = :event),
 b AS (INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by,
-                           idempotency_key, request_fingerprint)
+                           idempotency_key, request_fingerprint, currency, payment_status)
       SELECT :u, ev.id, :q, ev.price_minor * :q, 'CONFIRMED', now(), :u,
-             md5(random()::text), md5(random()::text) || md5(random()::text) FROM ev
+             md5(random()::text), md5(random()::text) || md5(random()::text), ev.currency, 'none' FROM ev
       RETURNING id, event_id),
-tk AS (INSERT INTO tickets (code, booking_id, event_id, status)
-       SELECT replace(gen_random_uuid()::text, '-', ''), b.id, b.event_id, 'VALID' FROM b, generate_series(1, :q)
+bi AS (INSERT INTO booking_items (booking_id, ticket_type_id, quantity, unit_price_minor)
+       SELECT b.id, ev.type_id, :q, ev.price_minor FROM b, ev RETURNING ticket_type_id),
+tk AS (INSERT INTO tickets (code, booking_id, event_id, ticket_type_id, status)
+       SELECT replace(gen_random_uuid()::text, '-', ''), b.id, b.event_id, ev.type_id, 'VALID'
+       FROM b, ev, generate_series(1, :q)
        RETURNING id, code, booking_id, event_id, status, checked_in_at)
 SELECT * FROM tk;
 """
@@ -146,6 +162,7 @@ def _sqlite_worker(path: str, event_id: int, users: list[int], quantity: int, in
     conn.execute("PRAGMA synchronous = FULL")
     book = hot_path._SQLITE_BOOK
     tickets = hot_path._sqlite_tickets(quantity)
+    items = hot_path._sqlite_items(1)
     done = errors = 0
     n = index
     while time.time() < start_at:
@@ -156,11 +173,16 @@ def _sqlite_worker(path: str, event_id: int, users: list[int], quantity: int, in
         at = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # As the hot path: the event's types, the booking, its item, its tickets.
+            types = conn.execute(hot_path._SQLITE_TYPES, (event_id,)).fetchall()
+            type_id, price = types[0][3], types[0][5]
             row = conn.execute(book, (user, quantity, at, user, secrets.token_hex(8),
-                                      _fingerprint(user, event_id, quantity), event_id, user)).fetchone()
+                                      _fingerprint(user, event_id, quantity), event_id, user,
+                                      price * quantity, "CONFIRMED", None, "none", None)).fetchone()
+            conn.execute(items, (row[0], type_id, quantity, price))
             values: list[object] = []
             for _ in range(quantity):
-                values += [secrets.token_urlsafe(16), row[0], event_id]
+                values += [secrets.token_urlsafe(16), row[0], event_id, type_id]
             conn.execute(tickets, values).fetchall()
             conn.execute("COMMIT")
             done += 1

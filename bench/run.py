@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import checkout
 from bench import limit as lim
 from bench.dbsetup import BenchDB, make_workdir, postgres_available, remove_workdir
 from bench.load import LoadResult, find_wrk, mint_tokens, run_wrk, write_script
@@ -26,11 +27,11 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 PROFILES = {
     #            seconds warmup pools          workers    concurrency  preload    users
     "full":  dict(seconds=10, warmup=2, pools=[1, 2, 4, 8], workers=[2, 1, 4], concurrency=[64, 256], preload=1_000_000,
-                  users=500, cost_rounds=2, limit_rounds=2),
+                  users=500, cost_rounds=2, limit_rounds=2, expired_holds=100_000, webhook_holds=30_000),
     "quick": dict(seconds=4, warmup=1, pools=[1, 2, 4, 8], workers=[2, 1], concurrency=[64, 256], preload=200_000,
-                  users=300, cost_rounds=2, limit_rounds=2),
+                  users=300, cost_rounds=2, limit_rounds=2, expired_holds=100_000, webhook_holds=15_000),
     "smoke": dict(seconds=1, warmup=0, pools=[1, 2], workers=[1], concurrency=[16], preload=2_000,
-                  users=50, cost_rounds=1, limit_rounds=1),
+                  users=50, cost_rounds=1, limit_rounds=1, expired_holds=2_000, webhook_holds=3_000),
 }
 
 
@@ -178,8 +179,11 @@ def measure_service(db: BenchDB, cfg: dict, args: argparse.Namespace, report: Re
 
 
 def _service_row(db: BenchDB, server: Server, result: LoadResult, report: Report, phase: str, workers: int, conc: int,
-                 event: int, existing_event: int, existing_db: int, server_cpu: float, notes: str = "") -> None:
-    made = db.booking_count(event) - existing_event
+                 event: int, existing_event: int, existing_db: int, server_cpu: float, notes: str = "",
+                 made: int | None = None) -> None:
+    """One row of the service table. ``made``: what the run made, when not new bookings (the
+    webhook's confirmations)."""
+    made = db.booking_count(event) - existing_event if made is None else made
     unacked = made - result.created
     problems = db.check_invariants()
     if unacked < 0:
@@ -255,6 +259,17 @@ def run_backend(kind: str, cfg: dict, args: argparse.Namespace, report: Report) 
             measure_limits(db, cfg, args.quantity, report, with_pgbench=False, tag=" (again)")
         if cfg["preload"]:
             cost_over_time(kind, cfg, args, report, workdir, dbs)
+        if args.checkout:
+            workers = 2 if 2 in cfg["workers"] else cfg["workers"][0]
+
+            def row(db: BenchDB, server: Server, result: LoadResult, phase: str, workers: int, conc: int, event: int,
+                    existing_event: int, existing_db: int, server_cpu: float, notes: str = "",
+                    made: int | None = None) -> None:
+                _service_row(db, server, result, report, phase, workers, conc, event, existing_event, existing_db,
+                             server_cpu, notes, made)
+
+            checkout.measure_checkout(db, cfg, args, report, workers, row)
+            checkout.expired_holds_cost(kind, cfg, args, report, workdir, dbs, workers, row)
     except Exception as error:
         report.problems.append(f"{kind}: the run failed: {error!r}")
         traceback.print_exc()
@@ -363,6 +378,7 @@ def render(report: Report) -> str:
                 out.append(f"- {kind}: with {existing:,}+ existing bookings ÷ with none "
                            f"(workers {pre_workers}, concurrency {conc}, mean of {len(loaded)} alternating runs each): "
                            f"{l_mean:,.0f} ÷ {f_mean:,.0f} = **{l_mean / f_mean:.2f}**")
+        out += _checkout_ratios(report, kind, limit, pgb)
         if kind == "sqlite":
             best = max((r.rate for r in report.service if r.db == kind and r.phase == "service" and r.workers == 1), default=None)
             if best is not None:
@@ -375,6 +391,32 @@ def render(report: Report) -> str:
     for note in report.notes:
         out.append(f"- {note}")
     return "\n".join(out) + "\n"
+
+
+def _checkout_ratios(report: Report, kind: str, limit: LimitRow | None, pgb: LimitRow | None) -> list[str]:
+    """Checkout's targets (issue 10): holds vs the limit, webhook confirmations/s, expired holds vs none."""
+    out = []
+    for r in report.service:
+        if r.db != kind or r.phase not in ("holds", "webhook"):
+            continue
+        if r.phase == "holds" and limit is not None:
+            line = (f"- {kind}: holds on a payment event with three types (workers {r.workers}, concurrency {r.concurrency})"
+                    f" {r.rate:,.0f}/s ÷ limit {limit.rate:,.0f}/s = **{r.rate / limit.rate:.2f}**")
+            if pgb:
+                line += f"; ÷ pgbench best {pgb.rate:,.0f}/s = **{r.rate / pgb.rate:.2f}** (target ≥ 0.5)"
+            out.append(line)
+        elif r.phase == "webhook":
+            out.append(f"- {kind}: webhook confirmations (workers {r.workers}, concurrency {r.concurrency}):"
+                       f" **{r.rate:,.0f}/s** (target ≥ 500/s)")
+    for conc in sorted({r.concurrency for r in report.service if r.db == kind and r.phase == "holds-expired"}):
+        none = [r.rate for r in report.service if r.db == kind and r.phase == "holds-none" and r.concurrency == conc]
+        expired = [r for r in report.service if r.db == kind and r.phase == "holds-expired" and r.concurrency == conc]
+        if none and expired and sum(none):
+            n_mean, e_mean = sum(none) / len(none), sum(r.rate for r in expired) / len(expired)
+            out.append(f"- {kind}: holds with {min(r.existing_event for r in expired):,}+ expired-but-unreleased holds"
+                       f" on the event ÷ with none (workers {expired[0].workers}, concurrency {conc}, mean of {len(expired)}"
+                       f" alternating runs each): {e_mean:,.0f} ÷ {n_mean:,.0f} = **{e_mean / n_mean:.2f}** (target ≥ 0.9)")
+    return out
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -403,6 +445,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="also write the raw results as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the databases and logs")
     p.add_argument("--note", action="append", default=[], help="a line to add to the recorded notes")
+    p.add_argument("--checkout", action="store_true",
+                   help="also measure checkout: holds on a payment event with three types, webhook confirmations, "
+                        "holds with expired-but-unreleased holds in the table against none (bench/checkout.py)")
+    p.add_argument("--expired-holds", type=int, help="expired holds to load for --checkout (default 100,000; 0 skips)")
+    p.add_argument("--webhook-holds", type=int, help="unpaid holds to load for the webhook rate (default 30,000)")
+    p.add_argument("--hold-limit", type=int, default=100,
+                   help="per-customer limit of the --checkout holds event (default 100; 0 for none)")
     return p.parse_args(argv)
 
 

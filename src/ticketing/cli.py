@@ -176,6 +176,7 @@ def demo(
     from ticketing.app import accounts
     from ticketing.app.ports import NewEvent
     from ticketing.domain.errors import EmailTaken
+    from ticketing.domain.models import DEFAULT_TYPE_NAME, Checkout
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -185,13 +186,21 @@ def demo(
     settings = Settings()
     _migrate(settings)
     soon = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
+    zone = "Asia/Bangkok"
     samples = [
-        NewEvent("Bangkok Jazz Night", "Three bands, one night.", "Lumpini Park", soon, 500, Decimal("1500.00"), "THB", 6,
-                 "Asia/Bangkok"),
+        NewEvent("Bangkok Jazz Night", "Three bands, one night.", "Lumpini Park", soon, 500, "THB", 6, zone,
+                 ((DEFAULT_TYPE_NAME, Decimal("1500.00"), None),)),
         NewEvent("Indie Rooftop Session", "An intimate acoustic set.", "Silom Rooftop",
-                 soon + timedelta(days=7), 50, Decimal("800.00"), "THB", 4, "Asia/Bangkok"),
+                 soon + timedelta(days=7), 50, "THB", 4, zone, ((DEFAULT_TYPE_NAME, Decimal("800.00"), None),)),
         NewEvent("Symphony Under the Stars", "Beethoven's Ninth.", "Thailand Cultural Centre",
-                 soon + timedelta(days=14), 2000, Decimal("2500.00"), "THB", 10, "Asia/Bangkok"),
+                 soon + timedelta(days=14), 2000, "THB", 10, zone, ((DEFAULT_TYPE_NAME, Decimal("2500.00"), None),)),
+        # Checkout with payment: three types (the front row capped), holds of 15 minutes, and at
+        # most 4 tickets per customer across all their bookings.
+        NewEvent("Songkran Festival Main Stage", "Pay within 15 minutes to keep your tickets.", "Impact Arena",
+                 soon + timedelta(days=21), 300, "THB", 6, zone,
+                 (("Front row", Decimal("3500.00"), 40), ("Standing", Decimal("1200.00"), None),
+                  ("Student", Decimal("600.00"), None)),
+                 checkout=Checkout.PAYMENT, hold_minutes=15, per_customer_limit=4),
     ]
 
     async def load(store: Store, hasher: PasswordHasher) -> list[Event]:
@@ -216,6 +225,13 @@ def demo(
         f" -H 'Content-Type: application/json' -H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\""
         f" -d '{{\"event_id\": {created[0].id}, \"quantity\": 2}}'"
     )
+    paid = created[-1]
+    typer.echo(
+        f"Event {paid.id} ({paid.name}) sells with payment: a booking names its ticket types, for example"
+        f" -d '{{\"event_id\": {paid.id}, \"items\": [{{\"ticket_type_id\": {paid.ticket_types[1].id},"
+        f" \"quantity\": 2}}]}}', and is held PENDING for {paid.hold_minutes} minutes until paid"
+        " (docs/payments.md)."
+    )
 
 
 def _register_storm() -> None:
@@ -227,3 +243,13 @@ def _register_storm() -> None:
 
 
 _register_storm()
+
+
+def _register_mail() -> None:
+    from ticketing.mail.cli import mail_test, mail_worker  # light: their work imports lazily
+
+    app.command("mail-worker")(mail_worker)
+    app.command("mail-test")(mail_test)
+
+
+_register_mail()

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import AfterValidator, BeforeValidator, Field, IPvAnyNetwork, SecretStr
+from pydantic import AfterValidator, BeforeValidator, Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ticketing.mail.smtp_url import parse_smtp_url
 from ticketing.timezones import DEFAULT_TIMEZONE, is_known
 
 DEFAULT_DATABASE_URL = "sqlite:///ticketing.db"
@@ -51,6 +52,18 @@ def _timezone(name: str) -> str:
     if not is_known(name):
         raise ConfigError(f'TICKETING_DEFAULT_TIMEZONE must be an IANA time zone name like "Asia/Bangkok", not {name!r}')
     return name
+
+
+def _smtp_url(url: SecretStr | None) -> SecretStr | None:
+    # Checked at start: a mistyped URL stops the service with one line (never the password),
+    # rather than leaving every message waiting.
+    if url is None or not url.get_secret_value().strip():
+        return None
+    try:
+        parse_smtp_url(url.get_secret_value())
+    except ValueError as problem:
+        raise ConfigError(f"TICKETING_SMTP_URL: {problem}") from None
+    return url
 
 
 class Settings(BaseSettings):
@@ -116,6 +129,42 @@ class Settings(BaseSettings):
     # (PgBouncer's transaction pooling) hands each transaction to any server connection, so no
     # statement may outlive its transaction: every statement is parsed afresh, unnamed.
     database_pooler: Literal["none", "session", "transaction"] = "none"
+    # Checkout. The provider's webhook is refused (503) while no secret is set.
+    payment_webhook_secret: SecretStr | None = Field(None, min_length=16)
+    # A development payment page that plays the provider (signs and delivers the webhook for a
+    # booking): never on in production.
+    dev_payments: bool = False
+    # Tests only: every new hold lasts this many seconds instead of its event's hold_minutes.
+    hold_seconds: int | None = Field(None, ge=1, le=7200)
+    # How often each process releases holds past their deadline (a hold is released at the latest
+    # this long after it expires; a booking that needs its tickets releases it at once).
+    sweep_interval_seconds: float = Field(0.5, gt=0, le=60)
+
+    # Tickets by email (docs/mail.md). Without an SMTP server, messages wait in the outbox.
+    # smtp://[user:password@]host[:port] (plain), smtp+starttls://... or smtps://...
+    smtp_url: Annotated[SecretStr | None, AfterValidator(_smtp_url)] = None
+    mail_from: str = Field("Ticketing <tickets@localhost>", min_length=3)
+    # `ticketing serve` runs a sender in each process; off, only `ticketing mail-worker` sends.
+    mail_sender: bool = True
+    # Where the web app is reached, for the "my bookings" link in messages.
+    public_url: str = Field("http://127.0.0.1:8000", pattern=r"^https?://[^\s]+$")
+    # A message that failed this many times is marked failed (and counted in /metrics); the
+    # retries wait mail_retry_seconds, doubling each time, at most a minute.
+    mail_max_attempts: int = Field(8, ge=1, le=100)
+    mail_retry_seconds: float = Field(2.0, gt=0, le=60)
+    # How often an idle sender looks for due messages (one indexed read).
+    mail_poll_seconds: float = Field(1.0, gt=0, le=60)
+    # A claimed message is the sender's for this long; a sender that dies leaves it to another
+    # after that. Longer than smtp_timeout, the most one delivery may take.
+    mail_lease_seconds: float = Field(300.0, gt=0)
+    smtp_timeout: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_delivery(self) -> Settings:
+        if self.mail_lease_seconds <= 2 * self.smtp_timeout:
+            raise ConfigError("TICKETING_MAIL_LEASE_SECONDS must be more than twice TICKETING_SMTP_TIMEOUT "
+                              "(a claimed message must not be taken over while it is being sent)")
+        return self
 
     @cached_property
     def is_sqlite(self) -> bool:

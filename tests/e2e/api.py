@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.credentials import PASSWORD
+
 
 class Api:
     def __init__(self, base_url: str) -> None:
@@ -59,6 +61,27 @@ class Api:
         response = self.http.post(f"/bookings/{booking_id}/cancel", headers=_bearer(token))
         response.raise_for_status()
         return response.json()
+
+    def book_items(self, token: str, event_id: int, items: list[dict[str, int]]) -> dict[str, Any]:
+        """Books (or, on a payment event, holds) ticket-type items."""
+        response = self.http.post(
+            "/bookings",
+            json={"event_id": event_id, "items": items},
+            headers={**_bearer(token), "Idempotency-Key": uuid.uuid4().hex},
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def booking(self, token: str, booking_id: int) -> dict[str, Any]:
+        response = self.http.get(f"/bookings/{booking_id}", headers=_bearer(token))
+        response.raise_for_status()
+        return response.json()
+
+    def customer(self, name: str = "E2E Fan") -> tuple[str, str]:
+        """Registers a fresh customer; answers (email, token)."""
+        email = f"fan-{uuid.uuid4().hex[:10]}@e2e.example.com"
+        self.register(email, PASSWORD, name)
+        return email, self.token(email, PASSWORD)
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tests.e2e.api import Api
 from tests.e2e.browser import CHROMIUM_ARGS, ensure_chromium, ensure_thai_font
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB_INDEX = ROOT / "web" / "dist" / "web" / "browser" / "index.html"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ADMIN_EMAIL = "admin@e2e.example.com"
+# Long enough to see the countdown and take its screenshots, short enough to wait for.
+SHORT_HOLD_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -76,23 +79,30 @@ def new_account(api: Api) -> Callable[[], Account]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    executable = ensure_chromium()
+def playwright_driver() -> Iterator[Playwright]:
+    """One Playwright for the session: tests that need a Chromium with other flags launch their own."""
+    ensure_chromium()
     ensure_thai_font()
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    launched = playwright_driver.chromium.launch(executable_path=str(ensure_chromium()), args=CHROMIUM_ARGS, headless=True)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
 def new_page(browser: Browser, base_url: str) -> Iterator[Callable[..., Page]]:
-    """Opens pages in separate browser contexts (separate sessions), closed after the test."""
+    """Opens pages in separate browser contexts (separate sessions), closed after the test; `url`
+    points one at another server (the shop's)."""
     contexts: list[BrowserContext] = []
 
-    def make(viewport: dict[str, int] | None = None, locale: str = "en-GB") -> Page:
+    def make(viewport: dict[str, int] | None = None, locale: str = "en-GB", url: str | None = None) -> Page:
         context = browser.new_context(
-            base_url=base_url,
+            base_url=url or base_url,
             viewport=viewport or {"width": 1280, "height": 900},
             locale=locale,
             timezone_id="Asia/Bangkok",
@@ -117,3 +127,39 @@ def shot() -> Callable[[Page, str], Path]:
         return path
 
     return save
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A server with the checkout's test settings, its API client and its admin's token."""
+
+    url: str
+    api: Api
+    admin_token: str
+
+
+@contextmanager
+def _shop_server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Shop]:
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-shop') / 'ticketing.db'}"
+    run_cli(database_url, "create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD, "--name", "Door Staff")
+    with run_server(database_url, env=env) as url:
+        client = Api(url)
+        try:
+            yield Shop(url, client, client.token(ADMIN_EMAIL, PASSWORD))
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="session")
+def shop(web_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """The service with development payments on (its page plays the payment provider)."""
+    with _shop_server(tmp_path_factory, {"TICKETING_DEV_PAYMENTS": "true"}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def short_hold_shop(web_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """Every hold lasts SHORT_HOLD_SECONDS (TICKETING_HOLD_SECONDS), to watch one expire."""
+    env = {"TICKETING_DEV_PAYMENTS": "true", "TICKETING_HOLD_SECONDS": str(SHORT_HOLD_SECONDS)}
+    with _shop_server(tmp_path_factory, env) as server:
+        yield server

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 
@@ -69,3 +71,59 @@ def change_password(page: Page, current: str, new: str) -> None:
     by(page, "confirm-password").fill(new)
     by(page, "change-password-submit").click()
     expect(by(page, "sign-in-notice")).to_be_visible()
+
+
+# --- The shop (issue 11): every step seen in both languages, on a phone and a laptop -------------
+
+ROOT = Path(__file__).resolve().parents[2]
+# axe-core is a pinned devDependency of the web app (web/package.json), installed by web-build.
+AXE_SOURCE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SHOP_ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "shop"
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 900}
+RUN_AXE = """async () => {
+  const result = await axe.run(document, { resultTypes: ['violations'] });
+  return result.violations.map((v) =>
+    `${v.id} (${v.impact}): ${v.help} -> ` +
+    v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\\s+/g, ' ')).join(' | '));
+}"""
+
+
+def axe_violations(page: Page) -> list[str]:
+    """What axe-core (all its rules for WCAG 2 A/AA and best practice) finds on the page now.
+
+    Injected through the DevTools protocol, which the page's Content-Security-Policy does not
+    govern, so the app is checked under its real CSP.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    return list(page.evaluate(RUN_AXE))
+
+
+def use_language(page: Page, lang: str) -> None:
+    by(page, f"lang-{lang}").click()
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+
+
+def capture(page: Page, name: str) -> None:
+    """One step of a flow, as a person would meet it: in English and Thai, axe-core reports
+    nothing, the phone layout needs no sideways scroll, and a full-page screenshot of each
+    language on a phone and a laptop lands in tests/e2e/artifacts/shop/. The page is left in
+    its language and size."""
+    SHOP_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    start_lang = page.evaluate("() => document.documentElement.lang") or "en"
+    start_size = page.viewport_size or LAPTOP
+    problems: list[str] = []
+    for lang in ("en", "th"):
+        use_language(page, lang)
+        problems += [f"[{lang}] {violation}" for violation in axe_violations(page)]
+        for device, size in (("phone", PHONE), ("laptop", LAPTOP)):
+            page.set_viewport_size(size)
+            if device == "phone" and not page.evaluate(
+                "() => document.documentElement.scrollWidth <= window.innerWidth"
+            ):
+                problems.append(f"[{lang}] the phone layout scrolls sideways")
+            page.screenshot(path=str(SHOP_ARTIFACTS / f"{name}-{lang}-{device}.png"), full_page=True)
+    page.set_viewport_size(start_size)
+    use_language(page, start_lang)
+    assert not problems, f"{name}:\n" + "\n".join(problems)

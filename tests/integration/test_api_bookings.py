@@ -44,6 +44,7 @@ async def test_sold_out_is_all_or_nothing(client, app):
     assert refused.status_code == 409
     assert refused.json() == {
         "detail": "Tickets are no longer available. Please try again.", "code": "sold_out", "available": 1,
+        "items": [{"ticket_type_id": event["ticket_types"][0]["id"], "available": 1}],
     }
     assert (await book(client, headers, event["id"], 1)).status_code == 201
     assert (await client.get(f"/api/v1/events/{event['id']}")).json()["available"] == 0

@@ -34,3 +34,26 @@ def test_bench_smoke_on_sqlite(tmp_path: Path) -> None:
         assert row["n201"] > 0, row
     assert "| db | phase | workers | conc |" in done.stdout
     assert "bookings/s" in done.stdout
+
+
+def test_bench_checkout_smoke_on_sqlite(tmp_path: Path) -> None:
+    """``--checkout``: holds on a payment event with three types, webhook confirmations, and holds
+    with expired-but-unreleased holds against none: rows made, invariants held, the holds left."""
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--db", "sqlite", "--no-record", "--json", str(out), "--checkout",
+         "--pools", "1", "--preload", "0", "--no-sold-out"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    report = json.loads(out.read_text())
+    assert report["problems"] == []
+    rows = {row["phase"]: row for row in report["service"]}
+    assert set(rows) >= {"holds", "webhook", "holds-none", "holds-expired"}
+    for phase in ("holds", "webhook", "holds-none", "holds-expired"):
+        assert rows[phase]["invariants_ok"] and rows[phase]["n5xx"] == 0, rows[phase]
+        assert rows[phase]["n201"] > 0, rows[phase]  # holds made; for the webhook, bookings confirmed
+    assert rows["holds-expired"]["existing_event"] == 2_000
+    assert any("expired holds loaded" in note and "still unreleased after each run: 2,000" in note
+               for note in report["notes"]), report["notes"]
+    assert "webhook confirmations" in done.stdout and "expired-but-unreleased" in done.stdout

@@ -29,7 +29,10 @@ def test_demo_loads_accounts_and_events_and_its_commands_book_on_the_servers_rea
     server.start()
     try:
         events = httpx.get(f"{server.url}/api/v1/events").json()
-        assert events["total"] == 3
+        assert events["total"] == 4
+        paid = events["items"][-1]  # the payment event: three types, one capped, a per-customer limit
+        assert paid["checkout"] == "payment" and paid["per_customer_limit"] == 4
+        assert [t["capacity"] for t in paid["ticket_types"]] == [40, None, None]
         token = httpx.post(f"{server.url}/api/v1/auth/token",
                            data={"username": "admin@example.com", "password": "admin-password"}).json()
         me = httpx.get(f"{server.url}/api/v1/users/me", headers={"Authorization": f"Bearer {token['access_token']}"})

@@ -1,6 +1,6 @@
 """The database is the last line: raw SQL that bypasses the service cannot oversell, and the
-sold counter (on the event's narrow ``event_sales`` row) follows the CONFIRMED bookings through
-inserts, cancels and deletes."""
+counters (on the event's narrow ``event_sales`` row and its ``ticket_types`` rows) follow the
+bookings' states through inserts, status changes and deletes."""
 
 from __future__ import annotations
 
@@ -38,15 +38,36 @@ async def _seed(conn: AsyncConnection, capacity: int | None = 5) -> int:
         await conn.execute(text(
             "INSERT INTO event_sales (event_id, capacity, tickets_sold, tickets_held) VALUES (1, :capacity, 0, 0)"
         ), {"capacity": capacity})
+    await conn.execute(text(
+        "INSERT INTO ticket_types (id, event_id, name, price_minor, capacity, tickets_sold, tickets_held) "
+        "VALUES (1, 1, 'General admission', 100, NULL, 0, 0), (2, 1, 'Front row', 300, 2, 0, 0)"
+    ))
     return 1
 
 
-async def _insert_booking(conn: AsyncConnection, quantity: int, status: str = "CONFIRMED") -> int:
+async def _insert_booking(conn: AsyncConnection, quantity: int, status: str = "CONFIRMED", type_id: int = 1) -> int:
+    """A booking and its one item, as the service writes them (the item moves its type's counters)."""
+    pending = status == "PENDING"
+    expires = "'2030-01-01 00:00:00'" if pending else "NULL"
     result = await conn.execute(text(
-        "INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by) "
-        "VALUES (1, 1, :quantity, 0, :status, '2026-01-01 00:00:00', 1) RETURNING id"
+        "INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by, currency, "
+        f"expires_at) VALUES (1, 1, :quantity, 0, :status, '2026-01-01 00:00:00', 1, 'THB', {expires}) RETURNING id"
     ), {"quantity": quantity, "status": status})
-    return int(result.scalar_one())
+    booking = int(result.scalar_one())
+    await conn.execute(text(
+        "INSERT INTO booking_items (booking_id, ticket_type_id, quantity, unit_price_minor) VALUES (:b, :t, :q, 0)"
+    ), {"b": booking, "t": type_id, "q": quantity})
+    return booking
+
+
+async def _delete_booking(conn: AsyncConnection, booking: int) -> None:
+    await conn.execute(text("DELETE FROM booking_items WHERE booking_id = :id"), {"id": booking})
+    await conn.execute(text("DELETE FROM bookings WHERE id = :id"), {"id": booking})
+
+
+async def _types(conn: AsyncConnection) -> list[tuple[int, int]]:
+    found = await conn.execute(text("SELECT tickets_sold, tickets_held FROM ticket_types ORDER BY id"))
+    return [(int(sold), int(held)) for sold, held in found.all()]
 
 
 async def _sold(conn: AsyncConnection) -> tuple[int, int]:
@@ -79,10 +100,37 @@ async def test_counter_follows_inserts_cancels_and_deletes(conn):
     assert await _sold(conn) == (3, 3)
     await conn.execute(text("UPDATE bookings SET status = 'CANCELLED' WHERE id = :id"), {"id": first})
     assert await _sold(conn) == (3, 3)
-    await conn.execute(text("DELETE FROM bookings WHERE id = :id"), {"id": second})
+    assert await _types(conn) == [(3, 0), (0, 0)]
+    await _delete_booking(conn, second)
     assert await _sold(conn) == (0, 0)
-    await conn.execute(text("DELETE FROM bookings WHERE id = :id"), {"id": first})  # cancelled: no change
-    assert await _sold(conn) == (0, 0)
+    await _delete_booking(conn, first)  # cancelled: no change
+    assert await _sold(conn) == (0, 0) and await _types(conn) == [(0, 0), (0, 0)]
+
+
+async def test_holds_count_as_held_and_move_to_sold_or_back(conn):
+    await _seed(conn, capacity=5)
+    held = await _insert_booking(conn, 2, status="PENDING", type_id=2)
+    assert await _types(conn) == [(0, 0), (0, 2)]
+    with pytest.raises(DBAPIError, match="ck_ticket_types_within_capacity"):
+        await _insert_booking(conn, 1, type_id=2)  # the type's cap of 2 is taken by the hold
+    # (Autocommitted statement by statement here, the refused item left its booking behind.)
+    await conn.execute(text("DELETE FROM bookings WHERE id NOT IN (SELECT booking_id FROM booking_items)"))
+    with pytest.raises(DBAPIError, match="exceeds available capacity"):
+        await _insert_booking(conn, 4)  # 2 held + 4 > 5
+    await conn.execute(text("UPDATE bookings SET status = 'CONFIRMED' WHERE id = :id"), {"id": held})
+    assert await _types(conn) == [(0, 0), (2, 0)]
+    other = await _insert_booking(conn, 3, status="PENDING")
+    await conn.execute(text("UPDATE bookings SET status = 'EXPIRED' WHERE id = :id"), {"id": other})
+    sales = (await conn.execute(text("SELECT tickets_sold, tickets_held FROM event_sales"))).one()
+    assert tuple(sales) == (2, 0) and await _types(conn) == [(0, 0), (2, 0)]
+    # An item must be of its booking's event's types, and items never change.
+    await conn.execute(text("INSERT INTO events (id, name, description, venue, starts_at, price_minor, currency, "
+                            "max_per_booking) VALUES (2, 'Other', '', '', '2030-01-01 00:00:00', 1, 'THB', 1)"))
+    await conn.execute(text("INSERT INTO ticket_types (id, event_id, name, price_minor) VALUES (3, 2, 'X', 1)"))
+    with pytest.raises(DBAPIError, match="ticket type of its booking"):
+        await _insert_booking(conn, 1, type_id=3, status="CANCELLED")
+    with pytest.raises(DBAPIError, match="never change"):
+        await conn.execute(text("UPDATE booking_items SET quantity = 1"))
 
 
 async def test_reconfirming_past_capacity_is_refused(conn):
@@ -93,7 +141,7 @@ async def test_reconfirming_past_capacity_is_refused(conn):
     with pytest.raises(DBAPIError, match="exceeds available capacity"):
         await conn.execute(text("UPDATE bookings SET status = 'CONFIRMED' WHERE id = :id"), {"id": cancelled})
     assert await _sold(conn) == (2, 2)
-    with pytest.raises(DBAPIError, match="exceeds available capacity"):
+    with pytest.raises(DBAPIError, match="never change"):
         await conn.execute(text("UPDATE bookings SET quantity = 5 WHERE status = 'CONFIRMED'"))
     assert await _sold(conn) == (2, 2)
 
@@ -127,6 +175,7 @@ async def test_an_event_without_a_sales_row_takes_no_booking(conn):
     await _seed(conn, capacity=None)
     with pytest.raises(DBAPIError, match="exceeds available capacity"):
         await _insert_booking(conn, 1)
+    assert await _types(conn) == [(0, 0), (0, 0)]
     await _insert_booking(conn, 1, status="CANCELLED")  # holds nothing, needs no room
 
 

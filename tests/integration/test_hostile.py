@@ -14,6 +14,7 @@ slow).
 
 from __future__ import annotations
 
+import collections
 import re
 import socket
 import time
@@ -435,7 +436,8 @@ def _secured_operations() -> list[tuple[str, str]]:
 async def test_every_secured_operation_refuses_a_bad_token(api: Api, method: str, path: str, token: str) -> None:
     before = await snapshot(api)
     headers = {} if token == "missing" else {"Authorization": f"Bearer {_tokens(api)[token]}"}
-    concrete = path.format(event_id=api.event_id, booking_id=api.booking_id, code=api.ticket_code)
+    ids = collections.defaultdict(lambda: 1, event_id=api.event_id, booking_id=api.booking_id, code=api.ticket_code)
+    concrete = path.format_map(ids)
     body = {"event_id": api.event_id, "quantity": 1} if method in {"POST", "PATCH"} else None
     response = await api.http.request(method, concrete, headers=headers, json=body)
     assert_error(response, 401, "not_authenticated")

@@ -250,7 +250,7 @@ def test_the_sqlite_upgrade_keeps_rows_and_triggers_and_stops_reusing_ids(tmp_pa
         conn.execute("INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by) "
                      "VALUES (1, 1, 2, 200, 'CONFIRMED', '2026-01-01 00:00:00', 1)")
         conn.execute("DELETE FROM users WHERE id = 2")  # the highest id, gone before the upgrade
-    upgrade(f"sqlite:///{path}")
+    upgrade(f"sqlite:///{path}", "0003")  # the schema this test is about (0004 changes bookings)
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA foreign_keys = ON")

@@ -76,7 +76,7 @@ def test_0003_moves_the_counters_and_keeps_the_guard(backend: str, tmp_path: Pat
             ("INSERT INTO tickets (code, booking_id, event_id, status) "
              "SELECT 'code-' || CAST(id AS VARCHAR), id, event_id, 'VALID' FROM bookings WHERE event_id = 1", {}),
         ]))
-        upgrade(url)
+        upgrade(url, "0003")
 
         async def check() -> None:
             engine = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
@@ -117,7 +117,7 @@ def test_0003_downgrades_to_the_counter_on_events(backend: str, tmp_path: Path) 
              "(1, 'Small', '2099-01-01 00:00:00', 5, 100, 'THB', 5), (2, 'Big', '2099-01-01 00:00:00', 10, 100, 'THB', 5)",
              {}),
         ]))
-        upgrade(url)
+        upgrade(url, "0003")
         asyncio.run(_run(url, [(_BOOK, {"event": 1, "quantity": 2, "status": "CONFIRMED"})]))
         downgrade(url, "0002")
 
@@ -130,4 +130,4 @@ def test_0003_downgrades_to_the_counter_on_events(backend: str, tmp_path: Path) 
                 await engine.dispose()
 
         asyncio.run(check())
-        upgrade(url)  # and up again
+        upgrade(url, "0003")  # and up again

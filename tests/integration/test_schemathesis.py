@@ -41,6 +41,8 @@ ADMIN_OPERATIONS = (
     ("POST", "/api/v1/events"),
     ("PATCH", "/api/v1/events/{event_id}"),
     ("POST", "/api/v1/tickets/{code}/check-in"),
+    ("GET", "/api/v1/admin/messages"),
+    ("POST", "/api/v1/admin/messages/{message_id}/resend"),
 )
 
 # They end the very session whose token signs the whole run (every later request would be a 401):

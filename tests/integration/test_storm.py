@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,10 @@ from tests.support.faults import (
     read_db_state,
 )
 from tests.support.server import TICKETING, ServerProcess, cli_env, free_port
-from ticketing.storm import Answer, Api, QuantityPlan, Storm, checks, register_accounts
+from ticketing.storm import Answer, Api, QuantityPlan, Storm, checkout_checks, checks, register_accounts
 from ticketing.storm.checks import Status
+from ticketing.storm.pay import Payment
+from ticketing.storm.plan import ItemsPlan
 from ticketing.storm.report import Report, answer_counts, percentile, render
 from ticketing.storm.runner import Outcome, StormResult
 
@@ -188,6 +192,81 @@ def test_report_renders_and_serialises() -> None:
         assert expected in text, text
 
 
+def _checkout_view() -> tuple[dict[str, Any], list[dict[str, Any]], list[Payment]]:
+    """A payment event with two types (one capped), a limit of 4, and a consistent admin view:
+    booking 1 paid and CONFIRMED, 2 PENDING, 3 paid late and EXPIRED with refund_due."""
+    def booking(bid: int, user: int, status: str, pay: str, items: list[tuple[int, int]]) -> dict[str, Any]:
+        tickets = [{"status": "VALID", "ticket_type_id": t} for t, q in items for _ in range(q)] if status == "CONFIRMED" else []
+        return {"id": bid, "user_id": user, "status": status, "quantity": sum(q for _, q in items), "total_amount": "10.00",
+                "expires_at": "2099-01-01T00:00:00Z" if status == "PENDING" else None, "payment": {"status": pay},
+                "items": [{"ticket_type_id": t, "quantity": q} for t, q in items], "tickets": tickets}
+    bookings = [booking(1, 7, "CONFIRMED", "paid", [(1, 1), (2, 2)]), booking(2, 7, "PENDING", "due", [(2, 1)]),
+                booking(3, 8, "EXPIRED", "refund_due", [(1, 2)])]
+    event = {"capacity": 10, "tickets_sold": 3, "tickets_held": 1, "available": 6, "checkout": "payment",
+             "per_customer_limit": 4, "ticket_types": [
+                 {"id": 1, "capacity": 2, "tickets_sold": 1, "tickets_held": 0},
+                 {"id": 2, "capacity": None, "tickets_sold": 2, "tickets_held": 1}]}
+    payments = [Payment(1, "evt_1", late=False, answers=[Answer(200, {"booking_id": 1, "status": "CONFIRMED"})] * 4),
+                Payment(3, "evt_3", late=True, answers=[Answer(200, {"booking_id": 3, "status": "EXPIRED"})] * 4)]
+    return event, bookings, payments
+
+
+@pytest.mark.parametrize(
+    ("breakage", "broken_name"),
+    [
+        ("held_drift", "counters_match_states"),
+        ("type_sold_drift", "counters_match_states"),
+        ("type_over_cap", "counters_match_states"),
+        ("confirmed_short_a_ticket", "bookings_whole"),
+        ("confirmed_unpaid", "bookings_whole"),
+        ("expired_with_tickets", "bookings_whole"),
+        ("over_the_limit", "customer_limit_kept"),
+        ("deliveries_answered_differently", "webhook_one_effect"),
+        ("answer_not_the_state", "webhook_one_effect"),
+    ],
+)
+def test_checkout_checks_catch_each_broken_invariant(breakage: str, broken_name: str) -> None:
+    event, bookings, payments = _checkout_view()
+    assert checks.broken(checkout_checks.check_checkout(event, bookings, payments)) == []
+    if breakage == "held_drift":
+        event["tickets_held"] = 0
+    elif breakage == "type_sold_drift":
+        event["ticket_types"][1]["tickets_sold"] = 1
+    elif breakage == "type_over_cap":
+        event["ticket_types"][0]["capacity"] = 0
+    elif breakage == "confirmed_short_a_ticket":
+        bookings[0]["tickets"].pop()
+    elif breakage == "confirmed_unpaid":
+        bookings[0]["payment"]["status"] = "due"
+    elif breakage == "expired_with_tickets":
+        bookings[2]["tickets"] = [{"status": "VALID", "ticket_type_id": 1}]
+    elif breakage == "over_the_limit":
+        event["per_customer_limit"] = 3
+    elif breakage == "deliveries_answered_differently":
+        payments[0].answers[1] = Answer(200, {"booking_id": 1, "status": "EXPIRED"})
+    elif breakage == "answer_not_the_state":
+        bookings[2]["payment"]["status"] = "due"
+    verdicts = checkout_checks.check_checkout(event, bookings, payments)
+    assert broken_name in {v.name for v in checks.broken(verdicts)}, verdicts
+
+
+def test_items_plan_and_honest_refusals_by_type() -> None:
+    assert ItemsPlan.parse("4:1, 5:2").items == ((4, 1), (5, 2)) and ItemsPlan.parse("4:1,5:2").quantity == 3
+    for bad in ("", "4", "4:0", "4:1,4:2", "a:1"):
+        with pytest.raises(ValueError):
+            ItemsPlan.parse(bad)
+    # A sold_out of an items request is honest when the event or one of its types is short.
+    refused = _outcome(0, 409, quantity=3, items=((1, 1), (2, 2)), available=5, items_available={1: 0, 2: 5})
+    assert checks.failures_are_sold_out(StormResult([refused], 1, 1, 0.1)).status is Status.PASS
+    refused.items_available = {1: 1, 2: 5}
+    assert checks.failures_are_sold_out(StormResult([refused], 1, 1, 0.1)).status is Status.FAIL
+    limited = _outcome(1, 409, quantity=3, code="customer_limit_reached", remaining=2)
+    expected = frozenset({(409, "customer_limit_reached")})
+    assert checks.failures_are_sold_out(StormResult([limited], 1, 1, 0.1), expected).status is Status.PASS
+    limited.remaining = 3
+    assert checks.failures_are_sold_out(StormResult([limited], 1, 1, 0.1), expected).status is Status.FAIL
+
+
 class FakeApi:
     """Stands in for Api.book: answers 201 until ``capacity`` is gone, then 409, slowly."""
 
@@ -338,6 +417,18 @@ async def test_command_refuses_bad_usage(fake_service: Any) -> None:
     assert code == 2 and "no answer" in err
 
 
+@pytest.mark.slow  # runs `ticketing storm` as a process
+async def test_command_refuses_bad_checkout_usage(fake_service: Any) -> None:
+    _, url = fake_service
+    env = {k: v for k, v in os.environ.items() if k != "TICKETING_PAYMENT_WEBHOOK_SECRET"}
+    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--items", "1:2", "--quantity", "2", env=env)
+    assert code == 2 and "--items names types and quantities" in err
+    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--items", "1:2,1:1", env=env)
+    assert code == 2 and "distinct" in err
+    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--pay", env=env)
+    assert code == 2 and "--webhook-secret" in err
+
+
 # -- the command against the real service ----------------------------------------------------------
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -435,6 +526,79 @@ async def test_command_finds_a_counter_that_drifted(sqlite_server: ServerProcess
     verdicts = {v["name"]: v for v in json.loads(out)["invariants"]}
     assert verdicts["sold_within_capacity"]["status"] == "fail", verdicts
     assert "!= sum of CONFIRMED quantities 41" in verdicts["sold_within_capacity"]["detail"]
+
+
+# -- checkout (contract v1.1): types, holds, payment by webhook ------------------------------------
+HOLD_SECONDS = 2  # short holds, so that some of the storm's payments land after expiry
+
+
+@pytest.fixture
+def checkout_server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    workers = 1 if database_url.startswith("sqlite") else 2
+    process = ServerProcess(database_url, workers, env={"TICKETING_HOLD_SECONDS": str(HOLD_SECONDS)},
+                            log_path=tmp_path / "server.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+async def _payment_event(server: ServerProcess, capacity: int, front_cap: int, limit: int) -> dict[str, Any]:
+    await make_admin(server.database_url)
+    async with Api(server.url) as api:
+        answer = await api.request("POST", "/api/v1/events", token=await admin_token(api), json_body={
+            "name": "Storm checkout", "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+            "capacity": capacity, "checkout": "payment", "per_customer_limit": limit, "max_per_booking": 10,
+            "ticket_types": [{"name": "Front row", "price": "3500.00", "capacity": front_cap},
+                             {"name": "Standing", "price": "1200.00"}, {"name": "Student", "price": "600.00"}],
+        })
+    assert answer.status == 201, answer
+    return dict(answer.body)
+
+
+@pytest.mark.slow  # a real `ticketing serve` and `ticketing storm --pay`
+async def test_command_pays_holds_by_webhook_some_late_and_checks_invariants_5_to_8(
+    checkout_server: ServerProcess,
+) -> None:
+    server = checkout_server
+    # Three tickets a request, one of them front row: the front row's cap and the event's capacity
+    # run out together, the limit lets each buyer hold two bookings; the storm outlasts the holds.
+    event = await _payment_event(server, capacity=90, front_cap=30, limit=6)
+    front, standing, student = (t["id"] for t in event["ticket_types"])
+    code, out, err = await _storm_cli(
+        "--url", server.url, "--event-id", str(event["id"]), "--requests", "1000", "--concurrency", "16",
+        "--items", f"{front}:1,{standing}:1,{student}:1", "--users", "40", "--seed", "3",
+        "--pay", "--late-fraction", "0.3", "--deliveries", "3",
+        "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",
+        env=cli_env(server.database_url),  # carries TICKETING_PAYMENT_WEBHOOK_SECRET
+    )
+    assert code == 0, (out, err)
+    summary = json.loads(out)
+    verdicts = {v["name"]: v["status"] for v in summary["invariants"]}
+    assert summary["ok"] is True, summary["invariants"]
+    for name in ("sold_within_capacity", "sold_equals_tickets", "created_are_whole", "created_are_durable", "no_5xx",
+                 "failures_are_sold_out", "every_request_answered", "sold_delta_matches",
+                 "counters_match_states", "bookings_whole", "customer_limit_kept", "webhook_one_effect"):
+        assert verdicts[name] == "pass", (name, summary["invariants"])
+    assert verdicts["nothing_unsold"] == "skip"  # expired holds give back what refusals saw taken
+    paid = summary["payments"]
+    assert paid["holds_paid"] == summary["by_status"]["201"] and paid["deliveries"] == 4 * paid["holds_paid"]
+    assert paid["late"] > 0 and paid["outcomes"].get("CONFIRMED", 0) > 0
+    # The capped type and the limit were both met: refusals of each kind.
+    assert summary["by_code"].get("sold_out", 0) + summary["by_code"].get("customer_limit_reached", 0) > 0
+    # The service agrees after the storm, and so does the database, read behind its back.
+    after = summary["event"]["after"]
+    assert after["tickets_sold"] <= 90
+    front_type = next(t for t in (await _event_now(server, event["id"]))["ticket_types"] if t["id"] == front)
+    assert front_type["tickets_sold"] + front_type["tickets_held"] <= 30
+    state = await read_db_state(server.database_url, event["id"])
+    assert state.problems() == []
+
+
+async def _event_now(server: ServerProcess, event_id: int) -> dict[str, Any]:
+    async with Api(server.url) as api:
+        answer = await api.event(event_id)
+    assert answer.status == 200
+    return dict(answer.body)
 
 
 if __name__ == "__main__":  # pragma: no cover

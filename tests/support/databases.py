@@ -21,7 +21,9 @@ PG_ADMIN_URL = os.environ.get("TICKETING_TEST_PG_URL", "postgresql://postgres@12
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgres")
 # Children first, so that deleting row by row never trips a foreign key.
-_TABLES = ("sign_in_failures", "sessions", "tickets", "bookings", "event_sales", "events", "users")
+# Children before parents (SQLite deletes row by row, its foreign keys on).
+_TABLES = ("sign_in_failures", "sessions", "payment_events", "customer_usage", "booking_items", "tickets", "bookings",
+           "ticket_types", "event_sales", "events", "users")
 
 
 def _pg_url(name: str) -> str:
@@ -94,8 +96,14 @@ async def wipe(db: Database) -> None:
     """Empties every table, so that a test starts from nothing whatever ran before it."""
     async with db.engine.connect() as conn:
         if db.is_sqlite:
-            for table in _TABLES:
+            present = {row[0] for row in (await conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('alembic_version', 'sqlite_sequence')"
+            )).all()}
+            for table in [*(t for t in present if t not in _TABLES), *_TABLES]:  # tables added later go first
                 await conn.exec_driver_sql(f"DELETE FROM {table}")
             await conn.commit()
         else:
-            await conn.execute(text(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE"))
+            present = (await conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            ))).scalars().all()
+            await conn.execute(text(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE"))

@@ -4,14 +4,36 @@ database; a fixed "now" and the users and events the unit tests add to the fake 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, NewEvent, Page
-from ticketing.domain.errors import CapacityBelowSold, EmailTaken, EventNotFound, UserMissing
-from ticketing.domain.models import Booking, BookingRequest, BookingStatus, Caller, Event, Role, Ticket, TicketStatus, User
+from ticketing.app.ports import (
+    BookingFilters,
+    BookingRefused,
+    DuplicateIdempotencyKey,
+    NewBookingValues,
+    NewEvent,
+    Page,
+    Payment,
+    PaymentResult,
+)
+from ticketing.domain.errors import CapacityBelowSold, DomainError, EmailTaken, EventNotFound, UserMissing
+from ticketing.domain.models import (
+    DEFAULT_TYPE_NAME,
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    Caller,
+    Event,
+    Role,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    User,
+)
 
 # The unit tests' clock: use cases take "now" as an argument, so time never moves under a test.
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -24,7 +46,7 @@ class FakeUsers:
         self.reads = 0
         self._ids = itertools.count(1)
 
-    async def add(self, email: str, name: str, password_hash: str, role: Role) -> User:
+    async def add(self, email: str, name: str, password_hash: str, role: Role, *, language: str = "en") -> User:
         if await self.by_email(email):
             raise EmailTaken()
         user = User(next(self._ids), email, name, role, password_hash)
@@ -104,12 +126,21 @@ class FakeEvents:
         self._ids = itertools.count(1)
 
     async def add(self, event: NewEvent) -> Event:
-        created = Event(id=next(self._ids), tickets_sold=0, **vars(event))
+        event_id = next(self._ids)
+        types = tuple(
+            TicketType(event_id * 100 + n, event_id, name, price, capacity, 0, 0)
+            for n, (name, price, capacity) in enumerate(event.ticket_types, start=1)
+        )
+        fields = {k: v for k, v in vars(event).items() if k != "ticket_types"}
+        created = Event(id=event_id, tickets_sold=0, price=min(t.price for t in types), ticket_types=types, **fields)
         self.rows[created.id] = created
         return created
 
     async def get(self, event_id: int) -> Event | None:
         return self.rows.get(event_id)
+
+    async def usage(self, event_id: int, user_id: int) -> int:
+        return 0  # the fake keeps no per-customer usage: its events have no limit
 
     async def page(self, page: Page) -> tuple[list[Event], int]:
         ordered = sorted(self.rows.values(), key=lambda e: (e.starts_at, e.id))
@@ -136,7 +167,8 @@ class FakeBookings:
         self.book_calls = 0
         self.writes = 0
 
-    async def book(self, request: BookingRequest, codes: list[str], at: datetime) -> Booking:
+    async def book(self, request: BookingRequest, new: NewBookingValues, at: datetime) -> Booking:
+        codes = new.codes
         self.book_calls += 1
         if request.idempotency_key and (request.caller_id, request.idempotency_key) in self.keys:
             raise DuplicateIdempotencyKey()
@@ -145,7 +177,11 @@ class FakeBookings:
         if not {request.user_id, request.caller_id} <= self.users.rows.keys():  # the foreign keys
             raise UserMissing()
         event = self.events.rows.get(request.event_id)
-        if event is None or event.refusal(request.quantity, at) is not None:
+        try:
+            refused = event is None or event.refusal(request.items, request.quantity, at) is not None
+        except DomainError:
+            refused = True
+        if refused or event is None:
             raise BookingRefused()
         self.writes += 1
         self.events.rows[event.id] = replace(event, tickets_sold=event.tickets_sold + request.quantity)
@@ -169,14 +205,31 @@ class FakeBookings:
     async def get(self, booking_id: int) -> Booking | None:
         return self.rows.get(booking_id)
 
-    async def page(self, page: Page, *, user_id: int | None = None, event_id: int | None = None) -> tuple[list[Booking], int]:
+    async def page(self, page: Page, filters: BookingFilters) -> tuple[list[Booking], int]:
         found = [
             b for b in sorted(self.rows.values(), key=lambda b: -b.id)
-            if (user_id is None or b.user_id == user_id) and (event_id is None or b.event_id == event_id)
+            if (filters.user_id is None or b.user_id == filters.user_id)
+            and (filters.event_id is None or b.event_id == filters.event_id)
+            and (filters.status is None or b.status is filters.status)
         ]
         return found[page.offset : page.offset + page.limit], len(found)
 
-    async def cancel(self, booking: Booking) -> Booking:
+    async def by_reference(self, reference: str) -> Booking | None:
+        return next((b for b in self.rows.values() if b.payment_reference == reference), None)
+
+    async def release_expired(self, event_id: int, at: datetime, limit: int) -> int:
+        return 0  # the fake's events are all instant: it never holds
+
+    async def events_with_expired_holds(self, at: datetime, limit: int) -> list[int]:
+        return []
+
+    async def mark_refunded(self, booking_id: int) -> Booking | None:
+        raise NotImplementedError("payments are tested against the real databases (tests/integration)")
+
+    async def pay(self, payment: Payment, new_codes: Callable[[int], list[str]], at: datetime) -> PaymentResult:
+        raise NotImplementedError("payments are tested against the real databases (tests/integration)")
+
+    async def cancel(self, booking: Booking, at: datetime) -> Booking:
         booking_id = booking.id
         booking = self.rows[booking_id]
         if booking.status is BookingStatus.CONFIRMED:
@@ -247,5 +300,6 @@ async def add_event(
     store: FakeStore, capacity: int = 10, max_per_booking: int = 4, starts_in: timedelta = timedelta(days=1)
 ) -> Event:
     return await store.events.add(
-        NewEvent("Gig", "", "", NOW + starts_in, capacity, Decimal("150.00"), "THB", max_per_booking, "UTC")
+        NewEvent("Gig", "", "", NOW + starts_in, capacity, "THB", max_per_booking, "UTC",
+                 ((DEFAULT_TYPE_NAME, Decimal("150.00"), None),))
     )

@@ -13,6 +13,8 @@ ARGON2_TIME_COST = 1
 ARGON2_MEMORY_KIB = 8192
 
 UNLIMITED = "1000000/second"
+# The payment provider's webhook secret in tests (tests/support/payments.py signs with it).
+WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 
 # The same settings as a `ticketing` process's environment.
 TEST_ENV = {
@@ -23,6 +25,7 @@ TEST_ENV = {
     # Every test signs up and in from one address: the per-address limits are tested on their own.
     "TICKETING_SIGN_IN_RATE_LIMIT": UNLIMITED,
     "TICKETING_REGISTER_RATE_LIMIT": UNLIMITED,
+    "TICKETING_PAYMENT_WEBHOOK_SECRET": WEBHOOK_SECRET,
 }
 
 
@@ -36,6 +39,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         "log_level": "WARNING",
         "sign_in_rate_limit": UNLIMITED,
         "register_rate_limit": UNLIMITED,
+        "payment_webhook_secret": WEBHOOK_SECRET,
         **overrides,
     }
     return Settings(**values)

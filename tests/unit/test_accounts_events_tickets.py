@@ -81,7 +81,7 @@ async def test_check_in_once_and_never_a_void_ticket(store):
     assert (await tickets.check_in(store, boss, first, NOW)).status is TicketStatus.USED
     with pytest.raises(AlreadyCheckedIn):
         await tickets.check_in(store, boss, first, NOW)
-    await bookings.cancel_booking(store, customer, booking.id)
+    await bookings.cancel_booking(store, customer, booking.id, NOW)
     with pytest.raises(TicketVoid):
         await tickets.check_in(store, boss, second, NOW)
     with pytest.raises(TicketNotFound):

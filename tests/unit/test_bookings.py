@@ -84,22 +84,22 @@ async def test_customers_see_only_their_own(store):
     event = await add_event(store)
     mine = await bookings.book_tickets(store, await signed_in(store, alice), event_id=event.id, quantity=1, now=NOW)
     await bookings.book_tickets(store, await signed_in(store, bob), event_id=event.id, quantity=1, now=NOW)
-    from ticketing.app.ports import Page
+    from ticketing.app.ports import BookingFilters, Page
 
-    assert [b.id for b in (await bookings.list_bookings(store, alice, Page()))[0]] == [mine.id]
-    assert (await bookings.list_bookings(store, alice, Page(), user_id=bob.id)) == ([], 0)
-    assert (await bookings.list_bookings(store, boss, Page()))[1] == 2
+    assert [b.id for b in (await bookings.list_bookings(store, alice, Page(), BookingFilters(now=NOW)))[0]] == [mine.id]
+    assert (await bookings.list_bookings(store, alice, Page(), BookingFilters(now=NOW, user_id=bob.id))) == ([], 0)
+    assert (await bookings.list_bookings(store, boss, Page(), BookingFilters(now=NOW)))[1] == 2
     with pytest.raises(BookingNotFound):
-        await bookings.get_booking(store, bob, mine.id)
+        await bookings.get_booking(store, bob, mine.id, NOW)
     with pytest.raises(BookingNotFound):
-        await bookings.cancel_booking(store, bob, mine.id)
+        await bookings.cancel_booking(store, bob, mine.id, NOW)
 
 
 async def test_cancel_twice_releases_once(store):
     user, event = await add_user(store), await add_event(store)
     booking = await bookings.book_tickets(store, await signed_in(store, user), event_id=event.id, quantity=3, now=NOW)
-    first = await bookings.cancel_booking(store, user, booking.id)
-    second = await bookings.cancel_booking(store, user, booking.id)
+    first = await bookings.cancel_booking(store, user, booking.id, NOW)
+    second = await bookings.cancel_booking(store, user, booking.id, NOW)
     assert first.status is second.status is BookingStatus.CANCELLED
     assert {t.status for t in second.tickets} == {TicketStatus.VOID}
     assert store.events.rows[event.id].tickets_sold == 0

@@ -42,7 +42,9 @@ def test_a_missing_account_answers_as_not_authenticated_with_the_bearer_challeng
 
 
 def test_sold_out_carries_what_is_left_and_invalid_input_lists_the_problems() -> None:
-    assert _answer(e.TicketsSoldOut(3))[1] == {"detail": e.TicketsSoldOut.message, "code": "sold_out", "available": 3}
+    assert _answer(e.TicketsSoldOut(3, ((7, 1),)))[1] == {
+        "detail": e.TicketsSoldOut.message, "code": "sold_out", "available": 3, "items": [{"ticket_type_id": 7, "available": 1}],
+    }
     problems = [{"type": "missing", "loc": ["body", "quantity"], "msg": "Field required"}]
     assert _answer(e.InvalidInput(problems))[:2] == (422, {"detail": problems, "code": "validation_error"})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,10 +19,12 @@ from ticketing.api.allowed_methods import AllowedMethods
 from ticketing.api.booking_door import BookingDoor
 from ticketing.api.logs import OneLineFormatter
 from ticketing.api.middleware import RequestContext, RequestIdFilter
-from ticketing.api.routers import accounts, bookings, events, ops, tickets
+from ticketing.api.routers import accounts, bookings, events, messages, ops, payments, tickets
 from ticketing.api.services import Services
 from ticketing.api.web import mount_web_app
+from ticketing.app import holds
 from ticketing.config import Settings
+from ticketing.mail.sender import running_sender
 
 API_PREFIX = "/api/v1"
 
@@ -69,8 +73,15 @@ def create_app(settings: Settings | None = None) -> TicketingApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await services.db.dispose()
+        sweeper = asyncio.create_task(holds.sweep_forever(services.store, settings.sweep_interval_seconds))
+        try:
+            async with running_sender(services.db, settings):  # tickets by email (mail/sender.py)
+                yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await services.db.dispose()
 
     api = FastAPI(
         title="ticketing",
@@ -83,7 +94,7 @@ def create_app(settings: Settings | None = None) -> TicketingApp:
     )
     api.state.services = services
     errors.install(api, services.errors)
-    for router in (accounts.router, events.router, bookings.router, tickets.router):
+    for router in (accounts.router, events.router, bookings.router, tickets.router, payments.router, messages.router):
         api.include_router(router, prefix=API_PREFIX)
     api.include_router(ops.router)
     api.add_middleware(AllowedMethods, router=api.router)

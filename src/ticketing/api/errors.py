@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ticketing.api.schemas import ErrorOut, SoldOutOut
+from ticketing.api.schemas import ErrorOut, LimitOut, SoldOutOut
 from ticketing.db.errors import as_domain_error
 from ticketing.domain import errors as e
+from ticketing.mail import errors as mail_errors
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Answer:
 # signed token whose account is gone is not a valid caller), every NotFound by its own row.
 ERRORS: dict[type[e.DomainError], Answer] = {
     e.QuantityAboveLimit: Answer(400, "quantity_above_limit", "more tickets than the event allows in one booking"),
+    e.InvalidSignature: Answer(400, "invalid_signature", "missing, wrong or stale Ticketing-Signature; nothing changed"),
     e.SalesClosed: Answer(400, "sales_closed", "the event has started"),
     e.NotAuthenticated: Answer(401, "not_authenticated", "missing, malformed, expired or forged token"),
     e.InvalidCredentials: Answer(401, "invalid_credentials", "wrong email or password"),
@@ -42,9 +44,19 @@ ERRORS: dict[type[e.DomainError], Answer] = {
     e.EventNotFound: Answer(404, "event_not_found", "no such event"),
     e.UserNotFound: Answer(404, "user_not_found", "no such user"),
     e.BookingNotFound: Answer(404, "booking_not_found", "no such booking, or not the caller's"),
+    mail_errors.MessageNotFound: Answer(404, "message_not_found", "no such message"),
     e.TicketNotFound: Answer(404, "ticket_not_found", "no such ticket, or not the caller's"),
-    e.TicketsSoldOut: Answer(409, "sold_out", "not enough tickets left; `available` says how many"),
+    e.TicketTypeNotFound: Answer(404, "ticket_type_not_found", "no such ticket type of this event"),
+    e.NotFound: Answer(404, "not_found", "no such resource (or a feature this server does not offer)"),
+    e.TicketsSoldOut: Answer(409, "sold_out", "not enough tickets left; `available` (event) and `items` (types) say how many"),
+    e.CustomerLimitReached: Answer(409, "customer_limit_reached", "over the per-customer limit; `remaining` says how many more"),
+    e.TicketTypeLimit: Answer(409, "ticket_type_limit", "the event has 20 ticket types already"),
+    e.TicketTypeInUse: Answer(409, "ticket_type_in_use", "the type is named by bookings, or is the event's last"),
+    e.CheckoutLocked: Answer(409, "checkout_locked", "checkout cannot change once the event has bookings"),
+    e.AmountMismatch: Answer(409, "amount_mismatch", "the payment's amount or currency is not the booking's; nothing changed"),
+    e.PaymentConflict: Answer(409, "payment_conflict", "the booking's payment state does not allow this"),
     e.EmailTaken: Answer(409, "email_taken", "an account with this email exists"),
+    mail_errors.BookingNotConfirmed: Answer(409, "booking_not_confirmed", "only a CONFIRMED booking's tickets can be sent"),
     e.CapacityBelowSold: Answer(409, "capacity_below_sold", "capacity below the tickets already sold"),
     e.AlreadyCheckedIn: Answer(409, "already_checked_in", "the ticket was checked in before"),
     e.TicketVoid: Answer(409, "ticket_void", "the ticket's booking was cancelled"),
@@ -52,7 +64,9 @@ ERRORS: dict[type[e.DomainError], Answer] = {
     e.PayloadTooLarge: Answer(413, "payload_too_large", "the body is over 64 KiB"),
     e.InvalidInput: Answer(422, "validation_error", "malformed or invalid input"),
     e.IdempotencyKeyMismatch: Answer(422, "idempotency_key_mismatch", "this Idempotency-Key came with another body"),
+    e.TicketTypeRequired: Answer(422, "ticket_type_required", "the event has several ticket types: name them"),
     e.TooManyRequests: Answer(429, "too_many_requests", "too many sign-in or sign-up attempts; see Retry-After"),
+    mail_errors.TooManyResends: Answer(429, "too_many_requests", "tickets sent again 3 times this hour; see Retry-After"),
     e.ServiceUnavailable: Answer(503, "unavailable", "the database cannot be reached or is overloaded; see Retry-After"),
 }
 
@@ -84,7 +98,7 @@ def documented(*errors: type[e.DomainError], common: bool = True) -> dict[int | 
     responses: dict[int | str, dict[str, Any]] = {}
     for status, group in sorted(by_status.items()):
         doc: dict[str, Any] = {
-            "model": SoldOutOut | ErrorOut if e.TicketsSoldOut in group else ErrorOut,
+            "model": _model(group),
             "description": "; ".join(f"{ERRORS[g].code}: {ERRORS[g].description}" for g in group),
         }
         headers: dict[str, Any] = {}
@@ -96,6 +110,12 @@ def documented(*errors: type[e.DomainError], common: bool = True) -> dict[int | 
             doc["headers"] = headers
         responses[status] = doc
     return responses
+
+
+def _model(group: list[type[e.DomainError]]) -> Any:
+    extended = [model for error, model in ((e.TicketsSoldOut, SoldOutOut), (e.CustomerLimitReached, LimitOut))
+                if error in group]
+    return Union[(*extended, ErrorOut)] if extended else ErrorOut
 
 
 # For a router's operations that declare no errors of their own.
@@ -120,6 +140,9 @@ class ErrorAnswers:
             headers.update(_BEARER)
         if isinstance(error, e.TicketsSoldOut):
             extra["available"] = error.available
+            extra["items"] = [{"ticket_type_id": t, "available": left} for t, left in error.items]
+        if isinstance(error, e.CustomerLimitReached):
+            extra["remaining"] = error.remaining
         if isinstance(error, e.TooManyRequests):
             headers["Retry-After"] = str(error.retry_after)
         if isinstance(error, e.ServiceUnavailable):

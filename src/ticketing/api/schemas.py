@@ -24,7 +24,17 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ticketing import timezones
-from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, Event, Ticket, User
+from ticketing.domain.models import (
+    MAX_ITEMS,
+    MAX_TICKET_TYPES,
+    MAX_TICKETS_PER_BOOKING,
+    Booking,
+    BookingStatus,
+    Event,
+    Ticket,
+    TicketType,
+    User,
+)
 from ticketing.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, acceptable_password
 from ticketing.timezones import MAX_TIMEZONE_LENGTH
 
@@ -166,6 +176,8 @@ class RegisterIn(Strict):
     email: Email
     password: NewPassword
     name: Name
+    # The language of the account's emails (tickets, payment reminders).
+    language: Literal["en", "th"] = "en"
 
 
 class PasswordChangeIn(Strict):
@@ -192,19 +204,61 @@ class TokenOut(BaseModel):
 
 
 # -- events -----------------------------------------------------------------------------------
+TypeName = Annotated[Text, StringConstraints(min_length=1, max_length=100)]
+HoldMinutes = Annotated[int, Field(ge=1, le=120, strict=True), BeforeValidator(_integral)]
+CustomerLimit = Annotated[int, Field(ge=1, le=100, strict=True), BeforeValidator(_integral)]
+CheckoutMode = Literal["instant", "payment"]
+
+
+class TicketTypeIn(Strict):
+    name: TypeName
+    price: Money
+    capacity: Capacity | None = None
+
+
+class TicketTypePatch(Strict):
+    name: TypeName | SkipJsonSchema[None] = None
+    price: Money | SkipJsonSchema[None] = None
+    capacity: Capacity | None = None  # null: only the event's capacity bounds the type
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> TicketTypePatch:
+        for name in self.model_fields_set - {"capacity"}:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set)
+
+
 class EventIn(Strict):
     name: Name
     description: Annotated[Text, StringConstraints(max_length=5000)] = ""
     venue: Annotated[Text, StringConstraints(max_length=200)] = ""
     starts_at: Instant
     capacity: Capacity
-    price: Money
+    # Required without ticket_types; with them, optional and then the lowest type price.
+    price: Money | SkipJsonSchema[None] = None
     currency: Currency | None = None
     max_per_booking: PerBooking = 10
     timezone: Timezone | None = None
+    checkout: CheckoutMode = "instant"
+    hold_minutes: HoldMinutes = 15
+    per_customer_limit: CustomerLimit | None = None
+    ticket_types: Annotated[list[TicketTypeIn], Field(min_length=1, max_length=MAX_TICKET_TYPES)] | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _price_of_types(self) -> EventIn:
+        if self.ticket_types is None:
+            if self.price is None:
+                raise ValueError("price is required when ticket_types is not given")
+        elif self.price is not None and self.price != min(t.price for t in self.ticket_types):
+            raise ValueError("price must equal the lowest ticket type price (or be left out)")
+        return self
 
 
-_NULLABLE_IN_PATCH = {"description", "venue"}
+_NULLABLE_IN_PATCH = {"description", "venue", "per_customer_limit"}
 
 
 class EventPatch(Strict):
@@ -218,6 +272,9 @@ class EventPatch(Strict):
     currency: Currency | SkipJsonSchema[None] = None
     max_per_booking: PerBooking | SkipJsonSchema[None] = None
     timezone: Timezone | SkipJsonSchema[None] = None
+    checkout: CheckoutMode | SkipJsonSchema[None] = None
+    hold_minutes: HoldMinutes | SkipJsonSchema[None] = None
+    per_customer_limit: CustomerLimit | None = None  # null clears the limit
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> EventPatch:
@@ -228,9 +285,28 @@ class EventPatch(Strict):
 
     def changes(self) -> dict[str, Any]:
         return {
-            name: ("" if value is None else value)
+            name: ("" if value is None and name != "per_customer_limit" else value)
             for name, value in self.model_dump(include=self.model_fields_set).items()
         }
+
+
+class TicketTypeOut(BaseModel):
+    id: int
+    event_id: int
+    name: str
+    price: MoneyOut
+    capacity: int | None
+    tickets_sold: int
+    tickets_held: int
+    available: int
+
+    @classmethod
+    def of(cls, ticket_type: TicketType, event_available: int) -> TicketTypeOut:
+        return cls(
+            id=ticket_type.id, event_id=ticket_type.event_id, name=ticket_type.name, price=ticket_type.price,
+            capacity=ticket_type.capacity, tickets_sold=ticket_type.tickets_sold,
+            tickets_held=ticket_type.tickets_held, available=ticket_type.available(event_available),
+        )
 
 
 class EventOut(BaseModel):
@@ -244,25 +320,63 @@ class EventOut(BaseModel):
     currency: str
     max_per_booking: int
     tickets_sold: int
+    tickets_held: int
     available: int
     timezone: str
+    checkout: CheckoutMode
+    hold_minutes: int
+    per_customer_limit: int | None
+    ticket_types: list[TicketTypeOut]
+    # What the signed-in caller may still book under the per-customer limit (null: no limit,
+    # or no caller).
+    my_remaining: int | None = None
 
     @classmethod
-    def of(cls, event: Event) -> EventOut:
+    def of(cls, event: Event, my_remaining: int | None = None) -> EventOut:
         return cls(
             id=event.id, name=event.name, description=event.description, venue=event.venue,
             starts_at=event.starts_at, capacity=event.capacity, price=event.price, currency=event.currency,
-            max_per_booking=event.max_per_booking, tickets_sold=event.tickets_sold, available=event.available,
-            timezone=event.timezone,
+            max_per_booking=event.max_per_booking, tickets_sold=event.tickets_sold,
+            tickets_held=event.tickets_held, available=max(event.available, 0),
+            timezone=event.timezone, checkout=event.checkout.value, hold_minutes=event.hold_minutes,
+            per_customer_limit=event.per_customer_limit,
+            ticket_types=[TicketTypeOut.of(t, event.available) for t in event.ticket_types],
+            my_remaining=my_remaining,
         )
 
 
 # -- bookings and tickets ---------------------------------------------------------------------
+class ItemIn(Strict):
+    ticket_type_id: Id
+    quantity: Quantity
+
+
 class BookingIn(Strict):
+    """v1's ``{"event_id", "quantity"}`` (an event with one type) or ``{"event_id", "items"}``."""
+
     event_id: Id
     # No upper bound here: above the event's own limit is a 400 quantity_above_limit.
-    quantity: Quantity
+    # Plain "| None" (not hidden from the schema): its errors keep v1's location, ["body", "quantity"].
+    quantity: Quantity | None = None
+    items: Annotated[list[ItemIn], Field(min_length=1, max_length=MAX_ITEMS)] | None = None
     user_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _quantity_or_items(self) -> BookingIn:
+        if (self.quantity is None) == (self.items is None):
+            raise ValueError("give either quantity or items")
+        if self.items is not None:
+            types = [item.ticket_type_id for item in self.items]
+            if len(set(types)) != len(types):
+                raise ValueError("items must name distinct ticket types")
+        return self
+
+    def pairs(self) -> tuple[tuple[int, int], ...]:
+        """The items as sorted (type id, quantity) pairs; empty for the v1 form."""
+        return tuple(sorted((item.ticket_type_id, item.quantity) for item in self.items or ()))
+
+    def total(self) -> int:
+        return self.quantity if self.quantity is not None else sum(item.quantity for item in self.items or ())
 
 
 class TicketOut(BaseModel):
@@ -272,13 +386,35 @@ class TicketOut(BaseModel):
     event_id: int
     status: Literal["VALID", "USED", "VOID"]
     checked_in_at: datetime | None
+    ticket_type_id: int | None
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketOut:
         return cls(
             id=ticket.id, code=ticket.code, booking_id=ticket.booking_id, event_id=ticket.event_id,
-            status=ticket.status.value, checked_in_at=ticket.checked_in_at,
+            status=ticket.status.value, checked_in_at=ticket.checked_in_at, ticket_type_id=ticket.ticket_type_id,
         )
+
+
+class ItemOut(BaseModel):
+    ticket_type_id: int
+    name: str
+    quantity: int
+    unit_price: MoneyOut
+
+
+class PaymentOut(BaseModel):
+    status: Literal["none", "due", "paid", "refund_due", "refunded"]
+    amount: MoneyOut
+    currency: str
+    # Names this payment to the provider (and on a bank transfer); null when nothing is paid.
+    reference: str | None
+
+
+class BuyerOut(BaseModel):
+    id: int
+    name: str
+    email: str
 
 
 class BookingOut(BaseModel):
@@ -287,17 +423,55 @@ class BookingOut(BaseModel):
     event_id: int
     quantity: int
     total_amount: MoneyOut
-    status: Literal["CONFIRMED", "CANCELLED"]
+    currency: str
+    status: Literal["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]
     booking_date: datetime
+    # The hold's deadline while PENDING; null in every other state.
+    expires_at: datetime | None
+    items: list[ItemOut]
+    payment: PaymentOut
+    buyer: BuyerOut | None
     tickets: list[TicketOut]
 
     @classmethod
     def of(cls, booking: Booking) -> BookingOut:
+        pending = booking.status is BookingStatus.PENDING
+        buyer = booking.buyer
         return cls(
             id=booking.id, user_id=booking.user_id, event_id=booking.event_id, quantity=booking.quantity,
-            total_amount=booking.total_amount, status=booking.status.value, booking_date=booking.booking_date,
+            total_amount=booking.total_amount, currency=booking.currency, status=booking.status.value,
+            booking_date=booking.booking_date, expires_at=booking.expires_at if pending else None,
+            items=[ItemOut(ticket_type_id=i.ticket_type_id, name=i.name, quantity=i.quantity, unit_price=i.unit_price)
+                   for i in booking.items],
+            payment=PaymentOut(status=booking.payment_status.value, amount=booking.total_amount,
+                               currency=booking.currency, reference=booking.payment_reference),
+            buyer=None if buyer is None else BuyerOut(id=buyer.id, name=buyer.name, email=buyer.email),
             tickets=[TicketOut.of(t) for t in booking.tickets],
         )
+
+
+# -- payments ---------------------------------------------------------------------------------
+class WebhookIn(BaseModel):
+    # Providers add fields of their own: unknown ones are ignored, not refused.
+    id: Annotated[Text, StringConstraints(min_length=1, max_length=255)]
+    type: Annotated[Text, StringConstraints(min_length=1, max_length=100)]
+    reference: Annotated[Text, StringConstraints(min_length=1, max_length=64)]
+    amount: Money
+    currency: Currency
+
+
+class WebhookOut(BaseModel):
+    booking_id: int
+    status: Literal["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]
+
+
+class DevPaymentIn(Strict):
+    reference: Annotated[Text, StringConstraints(min_length=1, max_length=64)]
+    outcome: Literal["succeeded", "failed"] = "succeeded"
+
+
+class PublicConfigOut(BaseModel):
+    dev_payments: bool
 
 
 class ListOut(BaseModel, Generic[T]):
@@ -313,8 +487,18 @@ class ErrorOut(BaseModel):
     code: str
 
 
+class ItemLeftOut(BaseModel):
+    ticket_type_id: int
+    available: int
+
+
 class SoldOutOut(ErrorOut):
     available: int
+    items: list[ItemLeftOut]
+
+
+class LimitOut(ErrorOut):
+    remaining: int
 
 
 class HealthOut(BaseModel):

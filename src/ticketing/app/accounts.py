@@ -14,13 +14,15 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def register(store: Store, hasher: PasswordHasher, *, email: str, password: str, name: str) -> User:
+async def register(
+    store: Store, hasher: PasswordHasher, *, email: str, password: str, name: str, language: str = "en"
+) -> User:
     email = normalise_email(email)
     # Checked before hashing: a taken email costs one read, not a hash. (The unique index still
     # decides when two sign-ups for one email race.)
     if await store.users.by_email(email) is not None:
         raise EmailTaken()
-    return await store.users.add(email, name, await hasher.hash(password), Role.CUSTOMER)
+    return await store.users.add(email, name, await hasher.hash(password), Role.CUSTOMER, language=language)
 
 
 async def _admit_attempt(store: Store, email: str, client: str, now: datetime, max_failures: int, window: timedelta) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from ticketing.app.ports import BookingRefused, DuplicateIdempotencyKey, Page, Store
+from ticketing.app.ports import BookingFilters, BookingRefused, DuplicateIdempotencyKey, NewBookingValues, Page, Store
 from ticketing.domain.errors import (
     BookingNotFound,
+    CustomerLimitReached,
     DomainError,
     EventNotFound,
     Forbidden,
@@ -16,7 +18,16 @@ from ticketing.domain.errors import (
     TicketsSoldOut,
     UserNotFound,
 )
-from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, Booking, BookingRequest, Caller, User, new_ticket_code
+from ticketing.domain.models import (
+    MAX_TICKETS_PER_BOOKING,
+    Booking,
+    BookingRequest,
+    Caller,
+    Event,
+    User,
+    new_payment_reference,
+    new_ticket_code,
+)
 
 
 def _replay(existing: Booking, request: BookingRequest) -> Booking:
@@ -31,9 +42,11 @@ async def book_tickets(
     *,
     event_id: int,
     quantity: int,
+    items: tuple[tuple[int, int], ...] = (),
     user_id: int | None = None,
     idempotency_key: str | None = None,
     now: datetime,
+    hold_seconds: int | None = None,
 ) -> Booking:
     """Books all of ``quantity`` or nothing, for the caller or (admins only) another user.
 
@@ -48,6 +61,12 @@ async def book_tickets(
     only while the event's rules and its capacity allow (the database's trigger re-checks
     capacity under the row lock). The event is read only to explain a refusal, so a stale
     read can never cause an oversell, and a successful booking costs no read at all.
+
+    ``items`` are (ticket type id, quantity) pairs, sorted by type (empty: v1's form, the
+    event's only type); ``quantity`` is their total. A refusal for lack of room (sold out, or
+    the buyer's per-customer limit) first releases the event's holds that are past their
+    deadline but not yet released (a bounded number) and tries again: an expired hold never
+    makes a buyer wait for the sweeper. ``hold_seconds`` (tests only) replaces hold_minutes.
     """
     target = caller.user_id if user_id is None else user_id
     if target != caller.user_id:
@@ -58,33 +77,56 @@ async def book_tickets(
             raise Forbidden()
         if await store.users.get(target) is None:
             raise UserNotFound()
-    request = BookingRequest(caller.user_id, target, event_id, quantity, idempotency_key, session_id=caller.session_id)
+    request = BookingRequest(
+        caller.user_id, target, event_id, quantity, idempotency_key, session_id=caller.session_id, items=items
+    )
+    released = False
     for _ in range(_ATTEMPTS):
         try:
             if request.quantity > MAX_TICKETS_PER_BOOKING:  # no event allows it: no codes, no write
                 raise BookingRefused()
-            return await store.bookings.book(request, [new_ticket_code() for _ in range(request.quantity)], now)
+            new = NewBookingValues([new_ticket_code() for _ in range(request.quantity)], new_payment_reference(), hold_seconds)
+            return await store.bookings.book(request, new, now)
         except DuplicateIdempotencyKey:
             # A repeated key fails on the unique index before anything is sold.
-            return await _replay_by_key(store, request, RequestInProgress())
+            return (await _replay_by_key(store, request, RequestInProgress())).as_seen(now)
         except BookingRefused:
             # The write refuses an ended session too: that is asked first (one read, refusals only).
             if await store.users.by_session(caller) is None:
                 raise SessionEnded() from None
-            event = await store.events.get(request.event_id)
-            refusal = EventNotFound() if event is None else event.refusal(request.quantity, now)
+            refusal, event = await _explain(store, request, now)
+        if isinstance(refusal, (TicketsSoldOut, CustomerLimitReached)) and not released:
+            released = True
+            if await store.bookings.release_expired(request.event_id, now, _RELEASE_AT_ONCE) > 0:
+                continue  # expired holds gave tickets back: try again with them
         if refusal is not None:
             if request.idempotency_key is not None:
                 # A replay of an earlier success answers that success, sold out or not.
-                return await _replay_by_key(store, request, refusal)
+                return (await _replay_by_key(store, request, refusal)).as_seen(now)
             raise refusal
         # Refused, yet nothing refuses now: tickets were released in between. Try again.
     assert event is not None
     raise TicketsSoldOut(event.available)
 
 
+async def _explain(store: Store, request: BookingRequest, now: datetime) -> tuple[DomainError | None, Event | None]:
+    """Why the write refused this request, read afterwards (None: nothing refuses it now)."""
+    event = await store.events.get(request.event_id)
+    if event is None:
+        return EventNotFound(), None
+    used = 0
+    if event.per_customer_limit is not None:
+        used = await store.events.usage(event.id, request.user_id)
+    try:
+        return event.refusal(request.items, request.quantity, now, used), event
+    except DomainError as error:  # the request names types the event does not have, or none
+        return error, event
+
+
 # A booking refused for a reason that is gone a moment later is tried this many times in all.
 _ATTEMPTS = 3
+# Expired holds a refused booking releases before it tries again (the sweeper does the rest).
+_RELEASE_AT_ONCE = 100
 
 
 async def _replay_by_key(store: Store, request: BookingRequest, otherwise: DomainError) -> Booking:
@@ -96,27 +138,24 @@ async def _replay_by_key(store: Store, request: BookingRequest, otherwise: Domai
 
 
 async def list_bookings(
-    store: Store,
-    caller: User,
-    page: Page,
-    *,
-    event_id: int | None = None,
-    user_id: int | None = None,
+    store: Store, caller: User, page: Page, filters: BookingFilters
 ) -> tuple[list[Booking], int]:
     if not caller.is_admin:
-        if user_id is not None and user_id != caller.id:
+        if filters.user_id is not None and filters.user_id != caller.id:
             return [], 0
-        user_id = caller.id
-    return await store.bookings.page(page, user_id=user_id, event_id=event_id)
+        filters = replace(filters, user_id=caller.id)
+    found, total = await store.bookings.page(page, filters)
+    return [b.as_seen(filters.now) for b in found], total
 
 
-async def get_booking(store: Store, caller: User, booking_id: int) -> Booking:
+async def get_booking(store: Store, caller: User, booking_id: int, now: datetime) -> Booking:
     booking = await store.bookings.get(booking_id)
     # Someone else's booking is reported missing, not forbidden: ids must not leak.
     if booking is None or not (caller.is_admin or booking.user_id == caller.id):
         raise BookingNotFound()
-    return booking
+    return booking.as_seen(now)
 
 
-async def cancel_booking(store: Store, caller: User, booking_id: int) -> Booking:
-    return await store.bookings.cancel(await get_booking(store, caller, booking_id))
+async def cancel_booking(store: Store, caller: User, booking_id: int, now: datetime) -> Booking:
+    cancelled = await store.bookings.cancel(await get_booking(store, caller, booking_id, now), now)
+    return cancelled.as_seen(now)

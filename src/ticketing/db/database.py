@@ -83,7 +83,9 @@ class Database:
                 async with self.engine.connect() as conn:
                     return await work(conn)
 
-    async def write(self, work: Callable[[AsyncConnection], Awaitable[T]], *, lock_key: LockKey | None = None) -> T:
+    async def write(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, lock_key: LockKey | None = None, alone: bool = False
+    ) -> T:
         """Runs ``work`` as one transaction, retrying it when it loses a race for a lock.
 
         On PostgreSQL ``work`` must be a single statement (alone it runs in autocommit). On
@@ -94,10 +96,44 @@ class Database:
         ``lock_key`` names, in order, the contended rows ``work`` locks (``(event_id,)`` for a
         booking): a group-commit batch runs its works sorted by it, so that two processes'
         batches never wait for each other's locks in a cycle (see group_commit._lock_order).
+
+        ``alone`` keeps ``work`` out of group-commit batches: a status change locks its booking's
+        row before its event's, and two of them in one batch could wait for each other's rows.
         """
-        if self._group_commit is not None:
+        if self._group_commit is not None and not alone:
             return await self._group_commit.submit(work, lock_key)
         return await self._write_alone(work)
+
+    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Runs ``work``, several statements, as ONE transaction of its own (never batched), with
+        the contention retries of a write: BEGIN IMMEDIATE on SQLite, BEGIN ... COMMIT on
+        PostgreSQL (READ COMMITTED: each statement sees what committed before it began). An
+        exception from ``work`` rolls everything back and is raised as it is."""
+        if self.is_sqlite:
+            return await self._write_alone(work)
+
+        async def in_transaction(conn: AsyncConnection) -> T:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None  # a connection checked out of the pool is open
+            await raw.execute("BEGIN")
+            try:
+                result = await work(conn)
+            except BaseException:
+                try:
+                    await raw.execute("ROLLBACK")
+                except BaseException:
+                    await conn.invalidate()
+                raise
+            try:
+                status = await raw.execute("COMMIT")
+            except BaseException as error:
+                await conn.invalidate()
+                raise _CommitUncertain() from error
+            if status != "COMMIT":
+                raise RuntimeError(f"transaction ended in {status}")
+            return result
+
+        return await self._write_alone(in_transaction)
 
     async def _write_alone(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         with _service_errors():

@@ -10,6 +10,12 @@ from sqlalchemy import exc as sa_exc
 from ticketing.domain.errors import DomainError, ServiceUnavailable, TicketsSoldOut
 
 CAPACITY_MESSAGE = "exceeds available capacity"
+# Every refusal of the database's own guards (the triggers' and CHECKs' of migrations 0003-0004):
+# the event's room, a ticket type's cap, a buyer's per-customer limit. Each aborts the statement.
+_REFUSALS = (
+    CAPACITY_MESSAGE, "exceeds the per-customer limit", "ck_event_sales_within_capacity",
+    "ck_ticket_types_within_capacity",
+)
 # serialization_failure, deadlock_detected, lock_not_available
 _CONTENTION_SQLSTATES = {"40001", "40P01", "55P03"}
 # admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, query_canceled
@@ -37,7 +43,7 @@ def is_contention(error: BaseException) -> bool:
 
 
 def is_capacity_refusal(error: BaseException) -> bool:
-    return isinstance(error, sa_exc.DBAPIError) and CAPACITY_MESSAGE in str(error.orig)
+    return isinstance(error, sa_exc.DBAPIError) and any(refusal in str(error.orig) for refusal in _REFUSALS)
 
 
 def is_unique_violation(error: BaseException, constraint: str) -> bool:

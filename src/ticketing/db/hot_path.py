@@ -20,70 +20,69 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ticketing.app.ports import NewBookingValues
 from ticketing.db import rows
 from ticketing.db.types import UTCDateTime
-from ticketing.domain.models import Booking, BookingRequest
+from ticketing.domain.models import Booking, BookingRequest, Buyer
 
-# Explicit casts: asyncpg infers one type per parameter, and :quantity is used twice.
+# PostgreSQL: the statement is the function ticketing_book (migration 0004), so that its plan is
+# made once per server connection, also behind PgBouncer in transaction mode. What it does, in one
+# statement: req, the items asked for, or for v1's form (no items) every type of the event, which
+# must then be exactly one; items, those that are of this event and fit their type's cap in the
+# statement's snapshot (a cheap early refusal: the CHECK on ticket_types is the guard that counts,
+# under the row lock); ev, the event, if every rule allows the booking (sales open, the quantity
+# within max_per_booking, the event's room, the buyer's per-customer limit, a live session); then
+# the booking (PENDING with its deadline and payment reference on a payment event with a total
+# above zero, else CONFIRMED), its items (in type order: their trigger locks the types in that
+# order) and, when CONFIRMED, its tickets. It returns one row, or none when refused.
 _PG_BOOK = text(
-    """
-    WITH ev AS (
-        SELECT e.id, e.price_minor FROM events e JOIN event_sales s ON s.event_id = e.id
-        WHERE e.id = CAST(:event_id AS bigint) AND e.starts_at > CAST(:at AS timestamptz)
-          AND e.max_per_booking >= CAST(:quantity AS integer)
-          AND s.tickets_sold + s.tickets_held + CAST(:quantity AS integer) <= s.capacity
-          AND EXISTS (SELECT 1 FROM sessions WHERE id = CAST(:session_id AS bigint)
-                      AND user_id = CAST(:caller_id AS bigint) AND revoked_at IS NULL)
-    ), b AS (
-        INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date,
-                              created_by, idempotency_key, request_fingerprint)
-        SELECT CAST(:user_id AS bigint), ev.id, CAST(:quantity AS integer),
-               ev.price_minor * CAST(:quantity AS integer), 'CONFIRMED', CAST(:at AS timestamptz),
-               CAST(:caller_id AS bigint), CAST(:idempotency_key AS varchar), CAST(:fingerprint AS varchar)
-        FROM ev
-        RETURNING id, user_id, event_id, quantity, total_minor, status, booking_date,
-                  request_fingerprint
-    ), tk AS (
-        INSERT INTO tickets (code, booking_id, event_id, status)
-        SELECT c.code, b.id, b.event_id, 'VALID'
-        FROM b, unnest(CAST(:codes AS text[])) AS c(code)
-        RETURNING id, code, booking_id, event_id, status, checked_in_at
-    )
-    SELECT b.id, b.user_id, b.event_id, b.quantity, b.total_minor, b.status, b.booking_date,
-           b.request_fingerprint, tk.id AS ticket_id, tk.code, tk.status AS ticket_status,
-           tk.checked_in_at
-    FROM b JOIN tk ON tk.booking_id = b.id
-    ORDER BY tk.id
-    """
-).bindparams(bindparam("at", type_=UTCDateTime())).columns(booking_date=UTCDateTime(), checked_in_at=UTCDateTime())
+    "SELECT * FROM ticketing_book(:event_id, :user_id, :caller_id, :session_id, :quantity, "
+    "CAST(:type_ids AS bigint[]), CAST(:quantities AS integer[]), :at, :idempotency_key, :fingerprint, "
+    "CAST(:codes AS text[]), :reference, :hold_seconds)"
+).bindparams(bindparam("at", type_=UTCDateTime())).columns(booking_date=UTCDateTime(), expires_at=UTCDateTime())
 
-# Positional, for the driver itself (see insert_booking_sqlite).
+# SQLite: the same steps inside BEGIN IMMEDIATE (one writer: what the first read finds cannot
+# change before the writes), positional, for the driver itself (see insert_booking_sqlite).
+_SQLITE_TYPES = """
+    SELECT e.checkout, e.hold_minutes, e.currency, t.id, t.name, t.price_minor, t.capacity,
+           t.tickets_sold, t.tickets_held
+    FROM events e JOIN ticket_types t ON t.event_id = e.id WHERE e.id = ?1 ORDER BY t.id
+"""
+
 _SQLITE_BOOK = """
-    INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date,
-                          created_by, idempotency_key, request_fingerprint)
-    SELECT ?1, e.id, ?2, e.price_minor * ?2, 'CONFIRMED', ?3, ?4, ?5, ?6
+    INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by,
+                          idempotency_key, request_fingerprint, currency, expires_at, payment_status,
+                          payment_reference)
+    SELECT ?1, e.id, ?2, ?9, ?10, ?3, ?4, ?5, ?6, e.currency, ?11, ?12, ?13
     FROM events e JOIN event_sales s ON s.event_id = e.id
     WHERE e.id = ?7 AND e.starts_at > ?3 AND e.max_per_booking >= ?2
       AND s.tickets_sold + s.tickets_held + ?2 <= s.capacity
+      AND (s.per_customer_limit IS NULL OR coalesce((SELECT u.quantity FROM customer_usage u
+           WHERE u.event_id = e.id AND u.user_id = ?1), 0) + ?2 <= s.per_customer_limit)
       AND EXISTS (SELECT 1 FROM sessions WHERE id = ?8 AND user_id = ?4 AND revoked_at IS NULL)
-    RETURNING id, user_id, event_id, quantity, total_minor, status, request_fingerprint
+    RETURNING id, (SELECT name FROM users WHERE id = ?1), (SELECT email FROM users WHERE id = ?1)
 """
 
 
-_SQLITE_BOOKING_COLUMNS = ("id", "user_id", "event_id", "quantity", "total_minor", "status", "request_fingerprint")
+@functools.cache
+def _sqlite_items(count: int) -> str:
+    rows = ", ".join(["(?, ?, ?, ?)"] * count)
+    return f"INSERT INTO booking_items (booking_id, ticket_type_id, quantity, unit_price_minor) VALUES {rows}"
 
 
 @functools.cache
 def _sqlite_tickets(count: int) -> str:
-    rows = ", ".join(["(?, ?, ?, 'VALID')"] * count)
-    return f"INSERT INTO tickets (code, booking_id, event_id, status) VALUES {rows} RETURNING id, code, status"
+    rows = ", ".join(["(?, ?, ?, ?, 'VALID')"] * count)
+    columns = "code, booking_id, event_id, ticket_type_id, status"
+    return f"INSERT INTO tickets ({columns}) VALUES {rows} RETURNING id, code, ticket_type_id"
 
 
 def _params(request: BookingRequest, at: datetime) -> dict[str, object]:
@@ -96,17 +95,41 @@ def _params(request: BookingRequest, at: datetime) -> dict[str, object]:
         "fingerprint": request.fingerprint if request.idempotency_key else None,
         "at": at,
         "session_id": request.session_id,
+        "type_ids": [type_id for type_id, _ in request.items],
+        "quantities": [quantity for _, quantity in request.items],
     }
 
 
-async def insert_booking_pg(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime) -> Booking | None:
-    """The booking with its tickets, or None if refused."""
-    result = await conn.execute(_PG_BOOK, {**_params(request, at), "codes": codes})
-    return rows.booked(result.mappings().all())
+async def insert_booking_pg(
+    conn: AsyncConnection, request: BookingRequest, new: NewBookingValues, at: datetime
+) -> Booking | None:
+    """The booking with its items and tickets, or None if refused."""
+    params = {**_params(request, at), "codes": new.codes, "reference": new.reference, "hold_seconds": new.hold_seconds}
+    row = (await conn.execute(_PG_BOOK, params)).mappings().first()
+    if row is None:
+        return None
+    items = [
+        {"ticket_type_id": type_id, "name": name, "quantity": quantity, "unit_price_minor": price}
+        for type_id, name, quantity, price in zip(
+            row["item_type_ids"], row["item_names"], row["item_quantities"], row["item_prices"], strict=True)
+    ]
+    tickets = [
+        {"id": ticket_id, "code": code, "booking_id": row["id"], "event_id": row["event_id"], "status": "VALID",
+         "checked_in_at": None, "ticket_type_id": type_id}
+        for ticket_id, code, type_id in zip(row["ticket_ids"], row["ticket_codes"], row["ticket_type_ids"], strict=True)
+    ]
+    return rows.booking(row, [rows.ticket(t) for t in tickets], items, _buyer(row))
 
 
-async def insert_booking_sqlite(conn: AsyncConnection, request: BookingRequest, codes: list[str], at: datetime) -> Booking | None:
-    """Inside BEGIN IMMEDIATE: the booking row, then its tickets. The same answer as the PG form.
+def _buyer(row: rows.Row) -> Buyer:
+    return Buyer(row["user_id"], row["buyer_name"], row["buyer_email"])
+
+
+async def insert_booking_sqlite(
+    conn: AsyncConnection, request: BookingRequest, new: NewBookingValues, at: datetime
+) -> Booking | None:
+    """Inside BEGIN IMMEDIATE: the event's types, then the booking row, its items and tickets.
+    The same answer as the PG form.
 
     Through the driver's own connection: on SQLite, SQLAlchemy's statement and result handling
     cost more CPU than SQLite's work (bench/README.md). Driver errors are raised as SQLAlchemy
@@ -114,30 +137,88 @@ async def insert_booking_sqlite(conn: AsyncConnection, request: BookingRequest, 
     """
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None  # a connection checked out of the pool is open
-    stamp = _sqlite_time(conn.dialect)(at)
-    params: tuple[object, ...] = (
-        request.user_id, request.quantity, stamp, request.caller_id, request.idempotency_key,
-        request.fingerprint if request.idempotency_key else None, request.event_id, request.session_id,
-    )
-    statement = _SQLITE_BOOK
+    stamp = _sqlite_time(conn.dialect)
+    statement: str = _SQLITE_TYPES
+    params: tuple[object, ...] = (request.event_id,)
     try:
         async with driver.execute(statement, params) as cursor:
-            booking = await cursor.fetchone()
-        if booking is None:
+            types = await cursor.fetchall()
+        wanted = _sqlite_items_of(types, request)
+        if wanted is None:
             return None
-        booking_id, event_id = booking[0], booking[2]
-        statement = _sqlite_tickets(len(codes))
-        params = tuple(value for code in codes for value in (code, booking_id, event_id))
+        checkout, hold_minutes, currency = types[0][0], types[0][1], types[0][2]
+        total = sum(quantity * price for _, _, quantity, price in wanted)
+        pending = checkout == "payment" and total > 0
+        expires_at = at + (timedelta(seconds=new.hold_seconds) if new.hold_seconds is not None
+                           else timedelta(minutes=hold_minutes)) if pending else None
+        status, payment = ("PENDING", "due") if pending else ("CONFIRMED", "none")
+        reference = new.reference if pending else None
+        statement = _SQLITE_BOOK
+        params = (
+            request.user_id, request.quantity, stamp(at), request.caller_id, request.idempotency_key,
+            request.fingerprint if request.idempotency_key else None, request.event_id, request.session_id,
+            total, status, None if expires_at is None else stamp(expires_at), payment, reference,
+        )
         async with driver.execute(statement, params) as cursor:
-            tickets = await cursor.fetchall()
+            booked = await cursor.fetchone()
+        if booked is None:
+            return None
+        booking_id, buyer_name, buyer_email = booked
+        statement = _sqlite_items(len(wanted))
+        params = tuple(v for type_id, _, quantity, price in wanted for v in (booking_id, type_id, quantity, price))
+        async with driver.execute(statement, params):
+            pass
+        tickets: list[tuple[int, str, int]] = []
+        if not pending:
+            type_of = [type_id for type_id, _, quantity, _ in wanted for _ in range(quantity)]
+            statement = _sqlite_tickets(len(type_of))
+            params = tuple(v for code, type_id in zip(new.codes, type_of, strict=True)
+                           for v in (code, booking_id, request.event_id, type_id))
+            async with driver.execute(statement, params) as cursor:
+                tickets = sorted(await cursor.fetchall())  # RETURNING's order is not promised
     except sqlite3.Error as error:
         raise DBAPIError.instance(statement, params, error, sqlite3.Error) from error
-    head = dict(zip(_SQLITE_BOOKING_COLUMNS, booking, strict=True))
-    head["booking_date"] = at.astimezone(UTC)  # what was stored, as a read would return it
-    return rows.booked([
-        {**head, "ticket_id": ticket_id, "code": code, "ticket_status": status, "checked_in_at": None}
-        for ticket_id, code, status in sorted(tickets)  # RETURNING's order is not promised
-    ])
+    head = {
+        "id": booking_id, "user_id": request.user_id, "event_id": request.event_id, "quantity": request.quantity,
+        "total_minor": total, "status": status, "request_fingerprint": params_fingerprint(request),
+        "booking_date": at.astimezone(UTC), "currency": currency,
+        "expires_at": None if expires_at is None else expires_at.astimezone(UTC), "payment_status": payment,
+        "payment_reference": reference,
+    }
+    items = [{"ticket_type_id": t, "name": name, "quantity": q, "unit_price_minor": p} for t, name, q, p in wanted]
+    made = [
+        rows.ticket({"id": ticket_id, "code": code, "booking_id": booking_id, "event_id": request.event_id,
+                     "status": "VALID", "checked_in_at": None, "ticket_type_id": type_id})
+        for ticket_id, code, type_id in tickets
+    ]
+    return rows.booking(head, made, items, Buyer(request.user_id, buyer_name, buyer_email))
+
+
+def params_fingerprint(request: BookingRequest) -> str | None:
+    return request.fingerprint if request.idempotency_key else None
+
+
+def _sqlite_items_of(types: list[Any], request: BookingRequest) -> list[tuple[int, str, int, int]] | None:
+    """(type id, name, quantity, unit price) of each item asked for, or None when the request
+    names a type not of this event, uses v1's form on an event with several types, or an item
+    does not fit its type's cap (the write would be refused: nothing is written)."""
+    by_id = {row[3]: row for row in types}
+    if request.items:
+        asked = request.items
+    elif len(types) == 1:
+        asked = ((types[0][3], request.quantity),)
+    else:  # no such event, or v1's form on an event with several types
+        return None
+    wanted = []
+    for type_id, quantity in asked:
+        row = by_id.get(type_id)
+        if row is None:
+            return None
+        _, _, _, _, name, price, capacity, sold, held = row
+        if capacity is not None and sold + held + quantity > capacity:
+            return None
+        wanted.append((type_id, name, quantity, price))
+    return wanted
 
 
 @functools.cache

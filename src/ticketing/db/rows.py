@@ -7,7 +7,20 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ticketing.domain.models import Booking, BookingStatus, Event, Role, Ticket, TicketStatus, User
+from ticketing.domain.models import (
+    Booking,
+    BookingItem,
+    BookingStatus,
+    Buyer,
+    Checkout,
+    Event,
+    PaymentStatus,
+    Role,
+    Ticket,
+    TicketStatus,
+    TicketType,
+    User,
+)
 
 # A result row as SQLAlchemy maps it (keys may be columns too) or as the hot path builds one.
 Row = Mapping[Any, Any]
@@ -27,36 +40,40 @@ def user(row: Row) -> User:
     return User(row["id"], row["email"], row["name"], Role(row["role"]), row["password_hash"])
 
 
-def event(row: Row) -> Event:
-    """From an ``events`` row joined with its ``event_sales`` row (capacity and counters)."""
+def ticket_type(row: Row) -> TicketType:
+    return TicketType(
+        id=row["id"], event_id=row["event_id"], name=row["name"], price=from_minor(row["price_minor"]),
+        capacity=row["capacity"], tickets_sold=row["tickets_sold"], tickets_held=row["tickets_held"],
+    )
+
+
+def event(row: Row, types: Sequence[TicketType] = ()) -> Event:
+    """From an ``events`` row joined with its ``event_sales`` row (capacity, counters, limit)."""
     return Event(
         id=row["id"], name=row["name"], description=row["description"], venue=row["venue"],
         starts_at=row["starts_at"], capacity=row["capacity"], price=from_minor(row["price_minor"]),
         currency=row["currency"], max_per_booking=row["max_per_booking"], tickets_sold=row["tickets_sold"],
-        timezone=row["timezone"], tickets_held=row["tickets_held"],
+        timezone=row["timezone"], tickets_held=row["tickets_held"], ticket_types=tuple(types),
+        checkout=Checkout(row["checkout"]), hold_minutes=row["hold_minutes"],
+        per_customer_limit=row["per_customer_limit"],
     )
 
 
 def ticket(row: Row) -> Ticket:
-    return Ticket(row["id"], row["code"], row["booking_id"], row["event_id"], TicketStatus(row["status"]), row["checked_in_at"])
+    return Ticket(row["id"], row["code"], row["booking_id"], row["event_id"], TicketStatus(row["status"]),
+                  row["checked_in_at"], row["ticket_type_id"])
 
 
-def booking(row: Row, tickets: Sequence[Ticket]) -> Booking:
+def item(row: Row) -> BookingItem:
+    return BookingItem(row["ticket_type_id"], row["name"], row["quantity"], from_minor(row["unit_price_minor"]))
+
+
+def booking(row: Row, tickets: Sequence[Ticket], items: Sequence[Row] = (), buyer: Buyer | None = None) -> Booking:
     return Booking(
         id=row["id"], user_id=row["user_id"], event_id=row["event_id"], quantity=row["quantity"],
         total_amount=from_minor(row["total_minor"]), status=BookingStatus(row["status"]),
         booking_date=row["booking_date"], tickets=tuple(tickets),
-        request_fingerprint=row["request_fingerprint"],
+        request_fingerprint=row["request_fingerprint"], items=tuple(item(i) for i in items),
+        currency=row["currency"], expires_at=row["expires_at"], payment_status=PaymentStatus(row["payment_status"]),
+        payment_reference=row["payment_reference"], buyer=buyer,
     )
-
-
-def booked(rows: Sequence[Row]) -> Booking | None:
-    """The hot path's answer, one row per ticket with the booking's columns repeated (and the
-    ticket's as ``ticket_id``, ``code``, ``ticket_status``, ``checked_in_at``); None for none."""
-    if not rows:
-        return None
-    tickets = [
-        Ticket(r["ticket_id"], r["code"], r["id"], r["event_id"], TicketStatus(r["ticket_status"]), r["checked_in_at"])
-        for r in rows
-    ]
-    return booking(rows[0], tickets)

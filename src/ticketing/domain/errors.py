@@ -93,9 +93,49 @@ class SalesClosed(DomainError):
 class TicketsSoldOut(DomainError):
     message = "Tickets are no longer available. Please try again."
 
-    def __init__(self, available: int) -> None:
+    def __init__(self, available: int, items: tuple[tuple[int, int], ...] = ()) -> None:
         super().__init__()
         self.available = max(available, 0)
+        # (ticket type id, available) for every type the request named.
+        self.items = tuple((type_id, max(left, 0)) for type_id, left in items)
+
+
+class CustomerLimitReached(DomainError):
+    def __init__(self, remaining: int) -> None:
+        super().__init__(f"You can book at most {max(remaining, 0)} more tickets for this event.")
+        self.remaining = max(remaining, 0)
+
+
+class TicketTypeNotFound(NotFound):
+    message = "Ticket type not found for this event."
+
+
+class TicketTypeRequired(DomainError):
+    message = "This event has several ticket types: name them in items."
+
+
+class TicketTypeLimit(DomainError):
+    message = "An event has at most 20 ticket types."
+
+
+class TicketTypeInUse(DomainError):
+    message = "This ticket type is named by bookings, or is the event's last one."
+
+
+class CheckoutLocked(DomainError):
+    message = "Checkout cannot change once the event has bookings."
+
+
+class InvalidSignature(DomainError):
+    message = "Missing, invalid or stale Ticketing-Signature."
+
+
+class AmountMismatch(DomainError):
+    message = "The payment's amount or currency differs from the booking's."
+
+
+class PaymentConflict(DomainError):
+    message = "The booking's payment is not in a state that allows this."
 
 
 class CapacityBelowSold(DomainError):
@@ -143,3 +183,7 @@ class ServiceUnavailable(DomainError):
     """The database cannot be reached or is overloaded (not a business outcome)."""
 
     message = "The service is temporarily unavailable. Please retry."
+
+
+class WebhookNotConfigured(ServiceUnavailable):
+    message = "Payment webhooks are not configured (TICKETING_PAYMENT_WEBHOOK_SECRET)."

@@ -7,11 +7,19 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from ticketing.domain.errors import DomainError, QuantityAboveLimit, SalesClosed, TicketsSoldOut
+from ticketing.domain.errors import (
+    CustomerLimitReached,
+    DomainError,
+    QuantityAboveLimit,
+    SalesClosed,
+    TicketsSoldOut,
+    TicketTypeNotFound,
+    TicketTypeRequired,
+)
 
 # No event allows more tickets in one booking than this (its own max_per_booking is 1..100).
 MAX_TICKETS_PER_BOOKING = 100
@@ -25,8 +33,29 @@ class Role(enum.StrEnum):
 
 
 class BookingStatus(enum.StrEnum):
+    PENDING = "PENDING"  # holds its tickets until paid, cancelled or expired
     CONFIRMED = "CONFIRMED"
+    EXPIRED = "EXPIRED"
     CANCELLED = "CANCELLED"
+
+
+class PaymentStatus(enum.StrEnum):
+    NONE = "none"  # nothing to pay (instant checkout, or a zero total)
+    DUE = "due"
+    PAID = "paid"
+    REFUND_DUE = "refund_due"
+    REFUNDED = "refunded"
+
+
+class Checkout(enum.StrEnum):
+    INSTANT = "instant"  # CONFIRMED at once, paid at the door or not at all
+    PAYMENT = "payment"  # PENDING, holding its tickets, until paid or expired
+
+
+# An event has 1..MAX_TICKET_TYPES ticket types; a booking names at most MAX_ITEMS of them.
+MAX_TICKET_TYPES = 20
+MAX_ITEMS = 20
+DEFAULT_TYPE_NAME = "General admission"
 
 
 class TicketStatus(enum.StrEnum):
@@ -49,6 +78,22 @@ class User:
 
 
 @dataclass(frozen=True)
+class TicketType:
+    id: int
+    event_id: int
+    name: str
+    price: Decimal
+    capacity: int | None  # None: only the event's capacity bounds it
+    tickets_sold: int
+    tickets_held: int
+
+    def available(self, event_available: int) -> int:
+        if self.capacity is None:
+            return max(event_available, 0)
+        return max(min(self.capacity - self.tickets_sold - self.tickets_held, event_available), 0)
+
+
+@dataclass(frozen=True)
 class Event:
     id: int
     name: str
@@ -61,8 +106,12 @@ class Event:
     max_per_booking: int
     tickets_sold: int
     timezone: str
-    # Taken by unpaid holds (none yet: holds come with checkout); they count against capacity.
+    # Taken by unpaid holds; they count against capacity until confirmed or released.
     tickets_held: int = 0
+    ticket_types: tuple[TicketType, ...] = ()
+    checkout: Checkout = Checkout.INSTANT
+    hold_minutes: int = 15
+    per_customer_limit: int | None = None
 
     @property
     def available(self) -> int:
@@ -71,15 +120,45 @@ class Event:
     def sales_open(self, now: datetime) -> bool:
         return now < self.starts_at
 
-    def refusal(self, quantity: int, now: datetime) -> DomainError | None:
-        """Why ``quantity`` tickets cannot be booked now, or None if they can."""
+    def ticket_type(self, type_id: int) -> TicketType | None:
+        return next((t for t in self.ticket_types if t.id == type_id), None)
+
+    def items_for(self, items: tuple[tuple[int, int], ...], quantity: int) -> tuple[tuple[int, int], ...]:
+        """The (type id, quantity) pairs a request names: its items, or for the v1 form (no
+        items) the event's only type. Raises TicketTypeNotFound / TicketTypeRequired."""
+        if not items:
+            if len(self.ticket_types) != 1:
+                raise TicketTypeRequired()
+            return ((self.ticket_types[0].id, quantity),)
+        for type_id, _ in items:
+            if self.ticket_type(type_id) is None:
+                raise TicketTypeNotFound()
+        return items
+
+    def refusal(
+        self, items: tuple[tuple[int, int], ...], quantity: int, now: datetime, used: int = 0
+    ) -> DomainError | None:
+        """Why these items (``quantity`` tickets in all) cannot be booked now by a buyer who
+        already holds or has ``used`` tickets of this event, or None if they can."""
+        wanted = self.items_for(items, quantity)
         if quantity > self.max_per_booking:
             return QuantityAboveLimit(self.max_per_booking)
         if not self.sales_open(now):
             return SalesClosed()
-        if self.available < quantity:
-            return TicketsSoldOut(self.available)
+        if self.per_customer_limit is not None and used + quantity > self.per_customer_limit:
+            return CustomerLimitReached(self.per_customer_limit - used)
+        short = self.available < quantity or any(
+            (t := self.ticket_type(type_id)) is not None and t.available(self.available) < wanted_quantity
+            for type_id, wanted_quantity in wanted
+        )
+        if short:
+            left = tuple((type_id, self._type_available(type_id)) for type_id, _ in wanted)
+            return TicketsSoldOut(self.available, left)
         return None
+
+    def _type_available(self, type_id: int) -> int:
+        found = self.ticket_type(type_id)
+        return 0 if found is None else found.available(self.available)
 
 
 @dataclass(frozen=True)
@@ -90,6 +169,22 @@ class Ticket:
     event_id: int
     status: TicketStatus
     checked_in_at: datetime | None
+    ticket_type_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BookingItem:
+    ticket_type_id: int
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Buyer:
+    id: int
+    name: str
+    email: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +198,20 @@ class Booking:
     booking_date: datetime
     tickets: tuple[Ticket, ...] = ()
     request_fingerprint: str | None = field(default=None, repr=False)
+    items: tuple[BookingItem, ...] = ()
+    currency: str = ""
+    expires_at: datetime | None = None
+    payment_status: PaymentStatus = PaymentStatus.NONE
+    payment_reference: str | None = None
+    buyer: Buyer | None = None
+
+    def as_seen(self, now: datetime) -> Booking:
+        """The booking as every reader must see it at ``now``: a hold past its deadline is
+        EXPIRED even before the sweeper has released it (its tickets are then released at the
+        latest a moment later; until then they still count as held, never as free)."""
+        if self.status is BookingStatus.PENDING and self.expires_at is not None and self.expires_at <= now:
+            return replace(self, status=BookingStatus.EXPIRED)
+        return self
 
 
 @dataclass(frozen=True)
@@ -128,11 +237,20 @@ class BookingRequest:
     quantity: int
     idempotency_key: str | None = None
     session_id: int = field(kw_only=True)
+    # (ticket type id, quantity) pairs, sorted by type; empty for v1's {"event_id", "quantity"}.
+    items: tuple[tuple[int, int], ...] = field(default=(), kw_only=True)
 
     @property
     def fingerprint(self) -> str:
-        body = json.dumps([self.user_id, self.event_id, self.quantity])
-        return hashlib.sha256(body.encode()).hexdigest()
+        fields: list[object] = [self.user_id, self.event_id, self.quantity]
+        if self.items:  # v1 requests keep the fingerprint they always had
+            fields.append([list(item) for item in self.items])
+        return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def new_payment_reference() -> str:
+    """128 random bits: names a payment to the provider, and cannot be guessed from another."""
+    return secrets.token_urlsafe(16)
 
 
 def new_ticket_code() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,7 @@ class Api:
     async def request(
         self, method: str, path: str, *, json_body: Any = None, form: dict[str, str] | None = None,
         token: str | None = None, headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+        raw: bytes | None = None,
     ) -> Answer:
         assert self._session is not None, "use Api as an async context manager"
         sent_headers = dict(headers or {})
@@ -96,7 +98,7 @@ class Api:
         started = time.perf_counter()
         try:
             async with self._session.request(
-                method, path, json=json_body, data=form, headers=sent_headers, params=params
+                method, path, json=json_body, data=form if form is not None else raw, headers=sent_headers, params=params
             ) as response:
                 raw = await response.read()
                 status = response.status
@@ -125,11 +127,20 @@ class Api:
     async def event(self, event_id: int) -> Answer:
         return await self.request("GET", f"{API}/events/{event_id}")
 
-    async def book(self, token: str, event_id: int, quantity: int, idempotency_key: str | None = None) -> Answer:
+    async def book(
+        self, token: str, event_id: int, quantity: int, idempotency_key: str | None = None,
+        items: Sequence[tuple[int, int]] | None = None,
+    ) -> Answer:
+        """v1's ``{"event_id", "quantity"}``, or with ``items`` (type id, quantity) checkout's items form."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        return await self.request(
-            "POST", f"{API}/bookings", json_body={"event_id": event_id, "quantity": quantity}, token=token, headers=headers
-        )
+        body: dict[str, Any] = {"event_id": event_id, "quantity": quantity} if items is None else {
+            "event_id": event_id, "items": [{"ticket_type_id": t, "quantity": q} for t, q in items]}
+        return await self.request("POST", f"{API}/bookings", json_body=body, token=token, headers=headers)
+
+    async def webhook(self, body: bytes, signature: str) -> Answer:
+        """The payment provider's call: ``body`` exactly as signed."""
+        return await self.request("POST", f"{API}/payments/webhook", raw=body,
+                                  headers={"Ticketing-Signature": signature, "Content-Type": "application/json"})
 
     async def ready(self) -> Answer:
         return await self.request("GET", "/readyz")

@@ -39,3 +39,40 @@ class QuantityPlan:
 
     def __str__(self) -> str:
         return str(self.low) if self.low == self.high else f"{self.low}-{self.high}"
+
+
+_ITEM = re.compile(r"^\s*(\d+)\s*:\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class ItemsPlan:
+    """Every request books the same ticket types in the same quantities (``--items 4:1,5:2``)."""
+
+    items: tuple[tuple[int, int], ...]  # (ticket type id, quantity)
+
+    def __post_init__(self) -> None:
+        if not self.items:
+            raise ValueError("--items needs at least one ID:QUANTITY")
+        types = [t for t, _ in self.items]
+        if len(set(types)) != len(types):
+            raise ValueError("--items must name distinct ticket types")
+        if any(t < 1 or q < 1 for t, q in self.items):
+            raise ValueError("--items wants ticket type ids and quantities of at least 1")
+
+    @classmethod
+    def parse(cls, text: str) -> ItemsPlan:
+        """``"4:1,5:2"``: one ticket of type 4 and two of type 5 in each request."""
+        pairs = []
+        for part in text.split(","):
+            match = _ITEM.match(part)
+            if not match:
+                raise ValueError(f"expected --items like 4:1,5:2 (ticket type id:quantity), got {text!r}")
+            pairs.append((int(match.group(1)), int(match.group(2))))
+        return cls(tuple(pairs))
+
+    @property
+    def quantity(self) -> int:
+        return sum(q for _, q in self.items)
+
+    def __str__(self) -> str:
+        return ",".join(f"{t}:{q}" for t, q in self.items)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ticketing.storm.checks import Status, Verdict, broken
+from ticketing.storm.pay import Payment
 from ticketing.storm.runner import StormResult
 
 
@@ -57,6 +58,8 @@ class Report:
     after: Mapping[str, Any] | None  # None: the event could not be read after the storm
     verdicts: list[Verdict]
     checked_via: str  # "admin API" or "own counts"
+    payments: list[Payment] | None = None  # with --pay: each hold's provider event and its answers
+    late_skipped: int = 0  # holds picked to be paid late whose deadline was too far off to wait for
 
     @property
     def ok(self) -> bool:
@@ -94,10 +97,31 @@ class Report:
                 "before": {k: self.before[k] for k in ("capacity", "tickets_sold", "available")},
                 "after": {k: self.after[k] for k in ("capacity", "tickets_sold", "available")} if self.after else None,
             },
+            **({"payments": payment_summary(self.payments, self.late_skipped)} if self.payments is not None else {}),
             "checked_via": self.checked_via,
             "invariants": [{"name": v.name, "status": v.status.value, "detail": v.detail} for v in self.verdicts],
             "ok": self.ok,
         }
+
+
+def payment_summary(payments: Sequence[Payment], late_skipped: int = 0) -> dict[str, Any]:
+    """How many holds were paid, how many late, and what the deliveries were answered."""
+    answers: Counter[str] = Counter()
+    for p in payments:
+        for a in p.answers:
+            status = a.body.get("status") if a.status == 200 and isinstance(a.body, dict) else None
+            answers[f"200 {status}" if status else a.describe()] += 1
+    first: Counter[str] = Counter()
+    for p in payments:
+        done = p.answered
+        if done and done[0].status == 200 and isinstance(done[0].body, dict):
+            first[str(done[0].body.get("status"))] += 1
+    late = [p for p in payments if p.late]
+    late_confirmed = sum(1 for p in late if p.answered and isinstance(p.answered[0].body, dict)
+                         and p.answered[0].body.get("status") == "CONFIRMED")
+    return {"holds_paid": len(payments), "late": len(late), "late_confirmed": late_confirmed,
+            "late_skipped": late_skipped, "deliveries": sum(len(p.answers) for p in payments),
+            "outcomes": dict(first), "answers": dict(answers)}
 
 
 _STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red", Status.SKIP: "dim"}
@@ -133,6 +157,14 @@ def render(report: Report, console: Console) -> None:
          f"   (before: {report.before['tickets_sold']:,} sold)" if after is not None
          else f"could not be read after the storm (before: {report.before['tickets_sold']:,} sold)"),
     ]
+    if report.payments is not None:
+        paid = payment_summary(report.payments, report.late_skipped)
+        outcomes = ", ".join(f"{n:,} {s}" for s, n in sorted(paid["outcomes"].items())) or "none answered"
+        value = (f"{paid['holds_paid']:,} holds, {paid['deliveries']:,} webhook deliveries -> {outcomes};"
+                 f" {paid['late']:,} paid after expiry ({paid['late_confirmed']:,} of them still CONFIRMED)")
+        if paid["late_skipped"]:
+            value += f"; {paid['late_skipped']:,} meant to be late had holds too long to wait out"
+        facts.append(("paid", value))
     for label, value in facts:
         line = Text("  ")
         line.append(f"{label:<12}", style="bold")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from ticketing.storm.client import Answer, Api
 
@@ -28,15 +30,33 @@ class Outcome:
     tickets: int = 0  # tickets in a 201's body
     available: int | None = None  # in a 409 sold_out's body
     retry_after: str | None = None
+    # Checkout (contract v1.1): what the request asked by type, and what a 201 or 409 said of it.
+    items: tuple[tuple[int, int], ...] | None = None  # (ticket type id, quantity); None: v1's form
+    expires_at: str | None = None  # a hold's deadline (server time, ISO 8601)
+    booking_date: str | None = None  # the server's clock when it made the booking
+    payment: dict[str, Any] | None = None  # {"status", "amount", "currency", "reference"}
+    items_available: dict[int, int] | None = None  # a 409 sold_out's per-type "available"
+    remaining: int | None = None  # a 409 customer_limit_reached's "remaining"
+    answered_wall: float = 0.0  # this machine's wall clock (time.time()) when the answer came
+
+    def local_deadline(self) -> float | None:
+        """A hold's deadline on this machine's wall clock: the server's ``expires_at`` shifted by
+        the offset between its ``booking_date`` and our clock at the answer (early by at most the
+        answer's latency)."""
+        if not (self.expires_at and self.booking_date and self.answered_wall):
+            return None
+        offset = datetime.fromisoformat(self.booking_date).timestamp() - self.answered_wall
+        return datetime.fromisoformat(self.expires_at).timestamp() - offset
 
     @property
     def finished_at(self) -> float:
         return self.sent_at + self.latency
 
     @classmethod
-    def of(cls, index: int, quantity: int, sent_at: float, answer: Answer) -> Outcome:
+    def of(cls, index: int, quantity: int, sent_at: float, answer: Answer,
+           items: tuple[tuple[int, int], ...] | None = None) -> Outcome:
         outcome = cls(index, quantity, sent_at, answer.latency, answer.status, answer.code, answer.error,
-                      retry_after=answer.retry_after)
+                      retry_after=answer.retry_after, items=items)
         body = answer.body
         if isinstance(body, dict):
             if answer.status == 201:
@@ -45,8 +65,18 @@ class Outcome:
                 outcome.booked_quantity = body.get("quantity")
                 tickets = body.get("tickets")
                 outcome.tickets = len(tickets) if isinstance(tickets, list) else 0
-            elif isinstance(body.get("available"), int):
-                outcome.available = body["available"]
+                outcome.expires_at = body.get("expires_at")
+                outcome.booking_date = body.get("booking_date")
+                payment = body.get("payment")
+                outcome.payment = payment if isinstance(payment, dict) else None
+            else:
+                if isinstance(body.get("available"), int):
+                    outcome.available = body["available"]
+                if isinstance(body.get("items"), list):
+                    outcome.items_available = {i["ticket_type_id"]: i["available"] for i in body["items"]
+                                               if isinstance(i, dict) and "ticket_type_id" in i}
+                if isinstance(body.get("remaining"), int):
+                    outcome.remaining = body["remaining"]
         return outcome
 
 
@@ -72,7 +102,9 @@ class Storm:
     """Fires ``len(quantities)`` bookings for ``event_id``; request i uses ``tokens[i % len]``.
 
     ``run()`` may be awaited as a task while the caller watches ``completed`` and calls
-    ``stop()`` (no new requests; those in flight finish).
+    ``stop()`` (no new requests; those in flight finish). With ``items``, request i books
+    ``items[i]`` (type id, quantity pairs; its quantity is their sum) in checkout's items form.
+    ``on_answer`` sees each outcome as it comes in (the payer starts paying a hold with it).
     """
 
     api: Api
@@ -81,6 +113,8 @@ class Storm:
     quantities: Sequence[int]
     concurrency: int = 64
     idempotency_keys: bool = False
+    items: Sequence[tuple[tuple[int, int], ...]] | None = None
+    on_answer: Callable[[Outcome], None] | None = None
     completed: int = field(default=0, init=False)
     _outcomes: list[Outcome | None] = field(default_factory=list, init=False, repr=False)
     _next: int = field(default=0, init=False, repr=False)
@@ -92,6 +126,8 @@ class Storm:
             raise ValueError("a storm needs at least one token")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.items is not None and len(self.items) != len(self.quantities):
+            raise ValueError("items, when given, name one request's items per quantity")
 
     @property
     def planned(self) -> int:
@@ -126,9 +162,17 @@ class Storm:
             quantity = quantities[index]
             sent_at = time.perf_counter() - self._origin
             key = f"storm-{key_prefix}-{index}" if key_prefix else None
-            answer = await api.book(tokens[index % len(tokens)], event_id, quantity, key)
-            self._outcomes[index] = Outcome.of(index, quantity, sent_at, answer)
+            items = self.items[index] if self.items is not None else None
+            if items is None:  # v1's form, and v1's call (the fakes of the tests know no items)
+                answer = await api.book(tokens[index % len(tokens)], event_id, quantity, key)
+            else:
+                answer = await api.book(tokens[index % len(tokens)], event_id, quantity, key, items=items)
+            outcome = Outcome.of(index, quantity, sent_at, answer, items)
+            outcome.answered_wall = time.time()
+            self._outcomes[index] = outcome
             self.completed += 1
+            if self.on_answer is not None:
+                self.on_answer(outcome)
 
     async def run(self) -> StormResult:
         self._outcomes = [None] * len(self.quantities)

@@ -9,6 +9,7 @@ import { provideRouter, withComponentInputBinding } from '@angular/router';
 import { provideTranslateLoader, provideTranslateService } from '@ngx-translate/core';
 import { routes } from './app.routes';
 import { authInterceptor } from './auth/auth.interceptor';
+import { serverClockInterceptor } from './core/server-clock';
 import { BundledTranslateLoader } from './i18n/bundled-loader';
 import { LanguageService } from './i18n/language.service';
 
@@ -16,7 +17,7 @@ export const appConfig: ApplicationConfig = {
   providers: [
     provideBrowserGlobalErrorListeners(),
     provideRouter(routes, withComponentInputBinding()),
-    provideHttpClient(withFetch(), withInterceptors([authInterceptor])),
+    provideHttpClient(withFetch(), withInterceptors([authInterceptor, serverClockInterceptor])),
     provideTranslateService({
       loader: provideTranslateLoader(BundledTranslateLoader),
       fallbackLang: 'en',

@@ -16,6 +16,16 @@ export const routes: Routes = [
     loadComponent: () => import('./booking/my-bookings').then((m) => m.MyBookings),
   },
   {
+    path: 'checkout/:id',
+    canActivate: [authGuard],
+    loadComponent: () => import('./booking/checkout-page').then((m) => m.CheckoutPage),
+  },
+  {
+    path: 'checkout/:id/pay',
+    canActivate: [authGuard],
+    loadComponent: () => import('./booking/dev-payment-page').then((m) => m.DevPaymentPage),
+  },
+  {
     path: 'account',
     canActivate: [authGuard],
     loadComponent: () => import('./account/account-page').then((m) => m.AccountPage),

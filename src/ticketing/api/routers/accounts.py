@@ -42,7 +42,8 @@ def _limited(name: str) -> params.Depends:
 )
 async def register(body: RegisterIn, services: ServicesDep) -> UserOut:
     user = await accounts.register(
-        services.store, services.passwords, email=body.email, password=body.password, name=body.name
+        services.store, services.passwords, email=body.email, password=body.password, name=body.name,
+        language=body.language,
     )
     return UserOut.of(user)
 

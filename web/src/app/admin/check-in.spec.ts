@@ -3,12 +3,15 @@ import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { of, throwError } from 'rxjs';
 import { provideTestTranslations } from '../../testing/providers';
+import { makeEvent } from '../../testing/fixtures';
 import { Ticket } from '../core/models';
+import { EventsApi } from '../events/events-api';
 import { CheckIn } from './check-in';
 import { TicketsApi } from './tickets-api';
 
 const used: Ticket = {
   id: 1,
+  ticket_type_id: 1,
   code: 'abc',
   booking_id: 1,
   event_id: 1,
@@ -28,6 +31,7 @@ describe('CheckIn', () => {
         provideRouter([]),
         provideTestTranslations(),
         { provide: TicketsApi, useValue: { checkIn, get: vi.fn(() => of(used)) } },
+        { provide: EventsApi, useValue: { get: vi.fn(() => of(makeEvent({ id: 1 }))) } },
       ],
     });
     fixture = TestBed.createComponent(CheckIn);

@@ -3,6 +3,7 @@ import { Type } from '@angular/core';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { provideRouter, Router } from '@angular/router';
 import { provideTestTranslations } from '../../testing/providers';
+import { LanguageService } from '../i18n/language.service';
 import { AuthService } from './auth.service';
 import { SignIn } from './sign-in';
 import { SignUp } from './sign-up';
@@ -95,12 +96,12 @@ describe('sign-in and sign-up (the shared auth form)', () => {
     );
   });
 
-  it('signs up with name, email and password', async () => {
+  it('signs up with name, email, password and the language the page is in', async () => {
     const page = await render(SignUp);
     fill(page, { name: 'Nok', email: 'nok@example.com', password: 'long enough' });
     await submit(page);
 
-    expect(register).toHaveBeenCalledWith('nok@example.com', 'long enough', 'Nok');
+    expect(register).toHaveBeenCalledWith('nok@example.com', 'long enough', 'Nok', TestBed.inject(LanguageService).current());
     expect(navigate).toHaveBeenCalledWith('/events');
   });
 

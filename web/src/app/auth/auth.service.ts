@@ -56,8 +56,9 @@ export class AuthService {
     return user;
   }
 
-  async register(email: string, password: string, name: string): Promise<User> {
-    await firstValueFrom(this.http.post<User>(`${API}/auth/register`, { email, password, name }));
+  /** Signs up; `language` is the account's language for the emails it will get (tickets, payments). */
+  async register(email: string, password: string, name: string, language: 'en' | 'th' = 'en'): Promise<User> {
+    await firstValueFrom(this.http.post<User>(`${API}/auth/register`, { email, password, name, language }));
     return this.signIn(email, password);
   }
 

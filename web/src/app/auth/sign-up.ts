@@ -1,6 +1,7 @@
 import { Component, inject, input } from '@angular/core';
 import { FormBuilder, Validators } from '@angular/forms';
 import { AuthForm, AuthField, AuthTexts, EMAIL_FIELD } from './auth-form';
+import { LanguageService } from '../i18n/language.service';
 import { AuthService } from './auth.service';
 import { NEW_PASSWORD_VALIDATORS } from './password-rules';
 
@@ -12,6 +13,7 @@ import { NEW_PASSWORD_VALIDATORS } from './password-rules';
 export class SignUp {
   readonly returnUrl = input<string>();
   private readonly auth = inject(AuthService);
+  private readonly language = inject(LanguageService);
   /** Bounds from the contract: password 8..128, name 1..200. */
   protected readonly form = inject(FormBuilder).nonNullable.group({
     name: ['', [Validators.required, Validators.maxLength(200)]],
@@ -33,6 +35,7 @@ export class SignUp {
   };
   protected readonly send = async (): Promise<void> => {
     const { name, email, password } = this.form.getRawValue();
-    await this.auth.register(email, password, name);
+    // The language the buyer signs up in is the language of their emails.
+    await this.auth.register(email, password, name, this.language.current());
   };
 }

@@ -1,51 +1,42 @@
 import { signal } from '@angular/core';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
-import { provideRouter } from '@angular/router';
+import { provideRouter, Router } from '@angular/router';
+import { makeBooking, makeEvent, pendingBooking, ticketType } from '../../testing/fixtures';
 import { provideTestTranslations } from '../../testing/providers';
 import { AuthService } from '../auth/auth.service';
-import { Booking, TicketEvent } from '../core/models';
-import { BookingClient, BookingOutcome } from './booking-client';
+import { TicketEvent } from '../core/models';
+import { BookingClient, BookingOutcome, Order } from './booking-client';
 import { BookPanel } from './book-panel';
 
-const event: TicketEvent = {
-  id: 3,
-  name: 'Gig',
-  description: '',
-  venue: 'Hall',
-  starts_at: '2026-12-31T19:00:00Z',
-  capacity: 10,
-  price: '1500.00',
-  currency: 'THB',
-  max_per_booking: 4,
-  tickets_sold: 2,
-  available: 8,
-  timezone: 'Asia/Bangkok',
-};
+const event = makeEvent();
+const booking = makeBooking();
 
-const booking: Booking = {
-  id: 9,
-  user_id: 1,
-  event_id: 3,
-  quantity: 2,
-  total_amount: '3000.00',
-  status: 'CONFIRMED',
-  booking_date: '2026-01-01T00:00:00Z',
-  tickets: [
-    { id: 1, code: 'code-one', booking_id: 9, event_id: 3, status: 'VALID', checked_in_at: null },
-    { id: 2, code: 'code-two', booking_id: 9, event_id: 3, status: 'VALID', checked_in_at: null },
-  ],
-};
+const standard = ticketType({ id: 1, name: 'Standard', price: '500.00', available: 6 });
+const vip = ticketType({ id: 2, name: 'VIP', price: '2000.00', capacity: 2, available: 2 });
+const early = ticketType({ id: 3, name: 'Early bird', price: '300.00', capacity: 4, available: 0 });
+const shop = makeEvent({
+  checkout: 'payment',
+  available: 6,
+  max_per_booking: 5,
+  price: '300.00',
+  ticket_types: [standard, vip, early],
+});
 
 describe('BookPanel', () => {
   let fixture: ComponentFixture<BookPanel>;
-  let book: ReturnType<typeof vi.fn<(id: number, quantity: number) => Promise<BookingOutcome>>>;
+  let book: ReturnType<typeof vi.fn<(id: number, order: Order) => Promise<BookingOutcome>>>;
 
+  const root = () => fixture.nativeElement as HTMLElement;
   const el = (testId: string) =>
-    fixture.nativeElement.querySelector(`[data-testid="${testId}"]`) as HTMLElement | null;
+    root().querySelector(`[data-testid="${testId}"]`) as HTMLElement | null;
   const select = () => el('quantity') as HTMLSelectElement;
   const button = () => el('book-button') as HTMLButtonElement;
+  const row = (name: string) =>
+    root().querySelector(`[data-testid="ticket-type"][data-type-name="${name}"]`) as HTMLElement;
+  const typeSelect = (name: string) =>
+    row(name).querySelector('[data-testid="type-quantity"]') as HTMLSelectElement;
 
-  async function render(initial: TicketEvent): Promise<void> {
+  async function render(initial: TicketEvent, signedIn = true): Promise<void> {
     book = vi.fn();
     TestBed.configureTestingModule({
       imports: [BookPanel],
@@ -53,7 +44,7 @@ describe('BookPanel', () => {
         provideRouter([]),
         provideTestTranslations(),
         { provide: BookingClient, useValue: { book } },
-        { provide: AuthService, useValue: { isSignedIn: signal(true) } },
+        { provide: AuthService, useValue: { isSignedIn: signal(signedIn) } },
       ],
     });
     fixture = TestBed.createComponent(BookPanel);
@@ -61,10 +52,14 @@ describe('BookPanel', () => {
     await fixture.whenStable();
   }
 
-  async function pickAndBook(quantity: number): Promise<void> {
-    select().value = String(quantity);
-    select().dispatchEvent(new Event('change'));
+  async function choose(target: HTMLSelectElement, quantity: number): Promise<void> {
+    target.value = String(quantity);
+    target.dispatchEvent(new Event('change'));
     await fixture.whenStable();
+  }
+
+  async function pickAndBook(quantity: number): Promise<void> {
+    await choose(select(), quantity);
     button().click();
     await settle();
   }
@@ -75,74 +70,195 @@ describe('BookPanel', () => {
     await fixture.whenStable();
   }
 
-  it('offers 1..available when fewer are left than max_per_booking', async () => {
-    await render({ ...event, available: 3 });
-    expect(select().options.length).toBe(3);
-  });
-
-  it('offers 1..max_per_booking when plenty are left', async () => {
-    await render({ ...event, available: 50 });
-    expect(select().options.length).toBe(4);
-  });
-
-  it('disables the Book button and shows progress while the request is in flight', async () => {
-    await render(event);
-    let finish!: (outcome: BookingOutcome) => void;
-    book.mockReturnValue(new Promise<BookingOutcome>((resolve) => (finish = resolve)));
-    button().click();
-    await fixture.whenStable();
-    expect(button().disabled).toBe(true);
-    expect(button().textContent).toContain('Booking…');
-    button().click();
-    expect(book).toHaveBeenCalledTimes(1);
-
-    finish({ kind: 'booked', booking });
-    await settle();
-    expect(button().disabled).toBe(false);
-    expect(el('booking-success')?.textContent).toContain('code-one');
-  });
-
-  it('books the picked quantity and shows the tickets', async () => {
-    await render(event);
-    book.mockResolvedValue({ kind: 'booked', booking });
-    await pickAndBook(2);
-    expect(book).toHaveBeenCalledWith(3, 2, expect.any(Function));
-    const codes = [...fixture.nativeElement.querySelectorAll('[data-testid="booked-ticket-code"]')];
-    expect(codes.map((c) => (c as HTMLElement).textContent)).toEqual(['code-one', 'code-two']);
-    expect(fixture.componentInstance.event().available).toBe(6);
-  });
-
-  it('clamps the picker to what is left after sold_out and says how many remain', async () => {
-    await render(event);
-    book.mockResolvedValue({
-      kind: 'sold_out',
-      available: 1,
-      event: { ...event, available: 1, tickets_sold: 9 },
+  describe('with one ticket type', () => {
+    it('offers 1..available when fewer are left than max_per_booking', async () => {
+      await render(makeEvent({ available: 3 }));
+      expect(select().options.length).toBe(3);
     });
-    await pickAndBook(3);
-    expect(select().options.length).toBe(1);
-    expect(select().value).toBe('1');
-    expect(el('sold-out-message')?.textContent).toContain('only 1 left');
-    expect(fixture.componentInstance.event().available).toBe(1);
-  });
 
-  it('disables booking when sold out', async () => {
-    await render(event);
-    book.mockResolvedValue({ kind: 'sold_out', available: 0, event: null });
-    await pickAndBook(2);
-    expect(el('sold-out-message')?.textContent).toContain('Sold out');
-    expect(button().disabled).toBe(true);
-    expect(select().disabled).toBe(true);
-    expect(select().getAttribute('data-max')).toBe('0');
-  });
-
-  it("shows the contract's message for other errors", async () => {
-    await render(event);
-    book.mockResolvedValue({
-      kind: 'failed',
-      error: { status: 400, code: 'sales_closed', detail: 'Sales for this event are closed.' },
+    it('offers 1..max_per_booking when plenty are left', async () => {
+      await render(makeEvent({ available: 50 }));
+      expect(select().options.length).toBe(4);
     });
-    await pickAndBook(1);
-    expect(el('booking-error')?.textContent).toContain('Sales for this event are closed.');
+
+    it('offers no more than the per-customer limit leaves, and says so', async () => {
+      await render(makeEvent({ available: 50, per_customer_limit: 4, my_remaining: 2 }));
+      expect(select().options.length).toBe(2);
+      expect(el('my-remaining')?.textContent).toContain('You can book 2 more ticket(s)');
+    });
+
+    it('disables the Book button and shows progress while the request is in flight', async () => {
+      await render(event);
+      let finish!: (outcome: BookingOutcome) => void;
+      book.mockReturnValue(new Promise<BookingOutcome>((resolve) => (finish = resolve)));
+      button().click();
+      await fixture.whenStable();
+      expect(button().disabled).toBe(true);
+      expect(button().textContent).toContain('Booking…');
+      button().click();
+      expect(book).toHaveBeenCalledTimes(1);
+
+      finish({ kind: 'booked', booking });
+      await settle();
+      expect(button().disabled).toBe(false);
+      expect(el('booking-success')?.textContent).toContain('code-one');
+    });
+
+    it('books the picked quantity of the one type and shows the tickets', async () => {
+      await render(event);
+      book.mockResolvedValue({ kind: 'booked', booking });
+      await pickAndBook(2);
+      expect(book).toHaveBeenCalledWith(
+        3,
+        [{ ticket_type_id: 31, quantity: 2 }],
+        expect.any(Function),
+      );
+      const codes = [...root().querySelectorAll('[data-testid="booked-ticket-code"]')];
+      expect(codes.map((c) => c.textContent)).toEqual(['code-one', 'code-two']);
+      expect(fixture.componentInstance.event().available).toBe(6);
+    });
+
+    it('clamps the picker to what is left after sold_out and says how many remain', async () => {
+      await render(event);
+      book.mockResolvedValue({
+        kind: 'sold_out',
+        available: 1,
+        items: [{ ticket_type_id: 31, available: 1 }],
+        event: makeEvent({ available: 1, tickets_sold: 9 }),
+      });
+      await pickAndBook(3);
+      expect(select().options.length).toBe(1);
+      expect(select().value).toBe('1');
+      expect(el('sold-out-message')?.textContent).toContain('only 1 left');
+      expect(fixture.componentInstance.event().available).toBe(1);
+    });
+
+    it('disables booking when sold out', async () => {
+      await render(event);
+      book.mockResolvedValue({ kind: 'sold_out', available: 0, items: [], event: null });
+      await pickAndBook(2);
+      expect(el('sold-out-message')?.textContent).toContain('Sold out');
+      expect(button().disabled).toBe(true);
+      expect(select().disabled).toBe(true);
+      expect(select().getAttribute('data-max')).toBe('0');
+    });
+
+    it("shows the contract's message for other errors", async () => {
+      await render(event);
+      book.mockResolvedValue({
+        kind: 'failed',
+        error: { status: 400, code: 'sales_closed', detail: 'Sales for this event are closed.' },
+      });
+      await pickAndBook(1);
+      expect(el('booking-error')?.textContent).toContain('Sales for this event are closed.');
+    });
+  });
+
+  describe('with several ticket types', () => {
+    it('shows every type with its price and what is left, sold-out ones disabled', async () => {
+      await render(shop);
+      const rows = [...root().querySelectorAll('[data-testid="ticket-type"]')];
+      expect(rows.map((r) => r.getAttribute('data-type-name'))).toEqual([
+        'Standard',
+        'VIP',
+        'Early bird',
+      ]);
+      expect(row('VIP').textContent).toContain('2,000.00');
+      expect(row('VIP').textContent).toContain('2 left');
+      expect(row('Early bird').textContent).toContain('Sold out');
+      expect(typeSelect('Early bird').disabled).toBe(true);
+      expect(el('quantity')).toBeNull();
+    });
+
+    it('bounds each picker by its type and the rest of max_per_booking', async () => {
+      await render(shop);
+      expect(typeSelect('Standard').options.length).toBe(6); // 0..5: max_per_booking
+      expect(typeSelect('VIP').options.length).toBe(3); // 0..2: its own cap
+      await choose(typeSelect('VIP'), 2);
+      expect(typeSelect('Standard').getAttribute('data-max')).toBe('3');
+      expect(el('order-total')?.textContent).toContain('2 ticket(s)');
+      expect(el('order-total')?.textContent).toContain('4,000.00');
+      await choose(typeSelect('Standard'), 3);
+      expect(typeSelect('VIP').getAttribute('data-max')).toBe('2');
+      expect(el('order-total')?.textContent).toContain('5 ticket(s)');
+    });
+
+    it('cannot book nothing', async () => {
+      await render(shop);
+      expect(button().disabled).toBe(true);
+      expect(button().textContent).toContain('Reserve and pay');
+    });
+
+    it('holds the picked items and goes on to the checkout page', async () => {
+      await render(shop);
+      const navigate = vi.spyOn(TestBed.inject(Router), 'navigate').mockResolvedValue(true);
+      book.mockResolvedValue({ kind: 'booked', booking: pendingBooking({ id: 44 }) });
+      await choose(typeSelect('Standard'), 2);
+      await choose(typeSelect('VIP'), 1);
+      button().click();
+      await settle();
+      expect(book).toHaveBeenCalledWith(
+        3,
+        [
+          { ticket_type_id: 1, quantity: 2 },
+          { ticket_type_id: 2, quantity: 1 },
+        ],
+        expect.any(Function),
+      );
+      expect(navigate).toHaveBeenCalledWith(['/checkout', 44]);
+      const after = fixture.componentInstance.event();
+      expect(after.tickets_held).toBe(3);
+      expect(after.available).toBe(3);
+    });
+
+    it('says per type what was short after sold_out and clamps the pickers', async () => {
+      await render(shop);
+      const refreshed = {
+        ...shop,
+        available: 4,
+        ticket_types: [{ ...standard, available: 4 }, { ...vip, available: 0 }, early],
+      };
+      book.mockResolvedValue({
+        kind: 'sold_out',
+        available: 4,
+        items: [
+          { ticket_type_id: 1, available: 4 },
+          { ticket_type_id: 2, available: 0 },
+        ],
+        event: refreshed,
+      });
+      await choose(typeSelect('Standard'), 3);
+      await choose(typeSelect('VIP'), 2);
+      button().click();
+      await settle();
+      const lines = [...root().querySelectorAll('[data-testid="sold-out-item"]')];
+      expect(lines.map((l) => l.textContent?.trim())).toEqual(['VIP: sold out.']);
+      expect(el('sold-out-message')?.textContent).toContain('cut to what is left');
+      expect(typeSelect('VIP').value).toBe('0');
+      expect(typeSelect('VIP').disabled).toBe(true);
+      expect(typeSelect('Standard').value).toBe('3');
+      expect(button().disabled).toBe(false);
+    });
+
+    it('explains the per-customer limit and clamps to what remains', async () => {
+      await render({ ...shop, per_customer_limit: 4, my_remaining: 4 });
+      book.mockResolvedValue({ kind: 'limit', remaining: 1, event: null });
+      await choose(typeSelect('Standard'), 3);
+      button().click();
+      await settle();
+      const error = el('booking-error');
+      expect(error?.getAttribute('data-code')).toBe('customer_limit_reached');
+      expect(error?.textContent).toContain('only 1 more ticket(s)');
+      expect(el('my-remaining')?.textContent).toContain('You can book 1 more');
+      expect(typeSelect('Standard').value).toBe('1');
+      expect(typeSelect('Standard').getAttribute('data-max')).toBe('1');
+    });
+
+    it('shows the types and prices to visitors who are not signed in, without pickers', async () => {
+      await render(shop, false);
+      expect(root().querySelectorAll('[data-testid="ticket-type"]').length).toBe(3);
+      expect(root().querySelector('[data-testid="type-quantity"]')).toBeNull();
+      expect(el('sign-in-to-book')).not.toBeNull();
+    });
   });
 });

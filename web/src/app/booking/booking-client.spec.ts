@@ -1,37 +1,19 @@
 import { HttpErrorResponse } from '@angular/common/http';
 import { TestBed } from '@angular/core/testing';
 import { Observable, of, throwError } from 'rxjs';
-import { Booking, BookingRequest, TicketEvent } from '../core/models';
+import { makeBooking, makeEvent, pendingBooking, ticketType } from '../../testing/fixtures';
+import { Booking, BookingRequest } from '../core/models';
 import { EventsApi } from '../events/events-api';
 import { BookingClient } from './booking-client';
 import { BookingsApi } from './bookings-api';
 import { BOOKING_RETRY_POLICY, RetryPolicy } from './retry-policy';
 
-const booking: Booking = {
-  id: 7,
-  user_id: 1,
-  event_id: 3,
-  quantity: 2,
-  total_amount: '3000.00',
-  status: 'CONFIRMED',
-  booking_date: '2026-01-01T00:00:00Z',
-  tickets: [],
-};
-
-const event: TicketEvent = {
-  id: 3,
-  name: 'Gig',
-  description: '',
-  venue: 'Hall',
-  starts_at: '2026-12-31T19:00:00Z',
-  capacity: 10,
-  price: '1500.00',
-  currency: 'THB',
-  max_per_booking: 4,
-  tickets_sold: 9,
-  available: 1,
-  timezone: 'Asia/Bangkok',
-};
+const booking = makeBooking({ id: 7, tickets: [] });
+const event = makeEvent({ available: 1, tickets_sold: 9 });
+const items = [
+  { ticket_type_id: 1, quantity: 2 },
+  { ticket_type_id: 2, quantity: 1 },
+];
 
 function httpError(status: number, body: object = {}): HttpErrorResponse {
   return new HttpErrorResponse({ status, error: body });
@@ -44,7 +26,7 @@ class ScriptedBookingsApi {
   constructor(private readonly script: Array<Booking | HttpErrorResponse>) {}
   create(request: BookingRequest, key: string): Observable<Booking> {
     this.keys.push(key);
-    this.requests.push(request);
+    this.requests.push(structuredClone(request));
     const next = this.script.shift();
     if (!next) throw new Error('unexpected extra request');
     return next instanceof HttpErrorResponse ? throwError(() => next) : of(next);
@@ -76,14 +58,21 @@ function setUp(script: Array<Booking | HttpErrorResponse>, eventsGet = vi.fn(() 
 }
 
 describe('BookingClient', () => {
-  it('books on the first try with one key', async () => {
+  it('books a bare quantity on the first try with one key', async () => {
     const { client, api } = setUp([booking]);
     expect(await client.book(3, 2)).toEqual({ kind: 'booked', booking });
     expect(api.keys).toEqual(['key-1']);
     expect(api.requests).toEqual([{ event_id: 3, quantity: 2 }]);
   });
 
-  it('retries network errors, 503 and request_in_progress with the same key and growing delays', async () => {
+  it('books items, and a hold for payment comes back PENDING', async () => {
+    const held = pendingBooking();
+    const { client, api } = setUp([held]);
+    expect(await client.book(3, items)).toEqual({ kind: 'booked', booking: held });
+    expect(api.requests).toEqual([{ event_id: 3, items }]);
+  });
+
+  it('retries network errors, 503 and request_in_progress with the same key, the same items and growing delays', async () => {
     const { client, api, delays } = setUp([
       httpError(0),
       httpError(503, { detail: 'busy', code: 'unavailable' }),
@@ -91,9 +80,10 @@ describe('BookingClient', () => {
       booking,
     ]);
     const retries: number[] = [];
-    const outcome = await client.book(3, 2, (n) => retries.push(n));
+    const outcome = await client.book(3, items, (n) => retries.push(n));
     expect(outcome).toEqual({ kind: 'booked', booking });
     expect(api.keys).toEqual(['key-1', 'key-1', 'key-1', 'key-1']);
+    expect(api.requests).toEqual(Array(4).fill({ event_id: 3, items }));
     expect(retries).toEqual([1, 2, 3]);
     expect(delays).toEqual([75, 150, 300]);
   });
@@ -101,7 +91,7 @@ describe('BookingClient', () => {
   it('gives up after 3 retries and reports the last error', async () => {
     const unavailable = httpError(503, { detail: 'Service unavailable', code: 'unavailable' });
     const { client, api } = setUp([unavailable, unavailable, unavailable, unavailable, booking]);
-    const outcome = await client.book(3, 1);
+    const outcome = await client.book(3, items);
     expect(outcome.kind).toBe('failed');
     expect(outcome.kind === 'failed' && outcome.error.code).toBe('unavailable');
     expect(api.keys.length).toBe(4);
@@ -109,8 +99,8 @@ describe('BookingClient', () => {
 
   it('makes a new key for each Book click', async () => {
     const { client, api } = setUp([booking, booking]);
-    await client.book(3, 1);
-    await client.book(3, 1);
+    await client.book(3, items);
+    await client.book(3, items);
     expect(api.keys).toEqual(['key-1', 'key-2']);
   });
 
@@ -123,19 +113,84 @@ describe('BookingClient', () => {
       }),
     ]);
     const outcome = await client.book(3, 2);
-    expect(outcome).toEqual({ kind: 'sold_out', available: 1, event });
+    expect(outcome).toEqual({ kind: 'sold_out', available: 1, items: [], event });
     expect(api.keys.length).toBe(1);
     expect(delays).toEqual([]);
     expect(eventsGet).toHaveBeenCalledWith(3);
   });
 
+  it('says per item what is left after sold_out, from the fresher read', async () => {
+    const fresh = makeEvent({
+      available: 3,
+      ticket_types: [
+        ticketType({ id: 1, available: 3 }),
+        ticketType({ id: 2, name: 'VIP', available: 0 }),
+      ],
+    });
+    const { client, api } = setUp(
+      [
+        httpError(409, {
+          detail: 'Tickets are no longer available.',
+          code: 'sold_out',
+          available: 4,
+          items: [
+            { ticket_type_id: 1, available: 4 },
+            { ticket_type_id: 2, available: 0 },
+          ],
+        }),
+      ],
+      vi.fn(() => of(fresh)),
+    );
+    expect(await client.book(3, items)).toEqual({
+      kind: 'sold_out',
+      available: 3,
+      items: [
+        { ticket_type_id: 1, available: 3 },
+        { ticket_type_id: 2, available: 0 },
+      ],
+      event: fresh,
+    });
+    expect(api.keys.length).toBe(1);
+  });
+
   it('falls back to the sold_out body when the event cannot be refreshed', async () => {
     const failingGet = vi.fn(() => throwError(() => httpError(0)));
     const { client } = setUp(
-      [httpError(409, { detail: 'gone', code: 'sold_out', available: 0 })],
+      [
+        httpError(409, {
+          detail: 'gone',
+          code: 'sold_out',
+          available: 0,
+          items: [{ ticket_type_id: 1, available: 0 }],
+        }),
+      ],
       failingGet,
     );
-    expect(await client.book(3, 2)).toEqual({ kind: 'sold_out', available: 0, event: null });
+    expect(await client.book(3, items)).toEqual({
+      kind: 'sold_out',
+      available: 0,
+      items: [{ ticket_type_id: 1, available: 0 }],
+      event: null,
+    });
+  });
+
+  it('does not retry customer_limit_reached and says what remains', async () => {
+    const { client, api, delays } = setUp([
+      httpError(409, { detail: 'Limit.', code: 'customer_limit_reached', remaining: 1 }),
+    ]);
+    expect(await client.book(3, items)).toEqual({ kind: 'limit', remaining: 1, event });
+    expect(api.keys.length).toBe(1);
+    expect(delays).toEqual([]);
+  });
+
+  it('re-reads the event when its types changed under the page', async () => {
+    const { client, eventsGet } = setUp([
+      httpError(422, { detail: 'Choose types.', code: 'ticket_type_required' }),
+    ]);
+    const outcome = await client.book(3, 2);
+    expect(outcome.kind).toBe('types_changed');
+    expect(outcome.kind === 'types_changed' && outcome.event).toEqual(event);
+    expect(eventsGet).toHaveBeenCalledWith(3);
   });
 
   it('does not retry other 4xx and keeps the contract message', async () => {

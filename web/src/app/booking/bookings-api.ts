@@ -2,7 +2,7 @@ import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
 import { Observable } from 'rxjs';
 import { API } from '../core/api';
-import { Booking, BookingPage, BookingRequest } from '../core/models';
+import { Booking, BookingFilter, BookingPage, BookingRequest } from '../core/models';
 
 @Injectable({ providedIn: 'root' })
 export class BookingsApi {
@@ -13,14 +13,35 @@ export class BookingsApi {
     return this.http.post<Booking>(`${API}/bookings`, request, { headers });
   }
 
-  /** The caller's bookings, newest first; for an admin, all of them (filter by event). */
-  list(filter: { eventId?: number; limit?: number } = {}): Observable<BookingPage> {
+  get(id: number): Observable<Booking> {
+    return this.http.get<Booking>(`${API}/bookings/${id}`);
+  }
+
+  /**
+   * The caller's bookings, newest first; for an admin, all of them. Filters: event, status,
+   * payment status, and a payment reference (exact).
+   */
+  list(filter: BookingFilter = {}): Observable<BookingPage> {
     let params = new HttpParams().set('limit', filter.limit ?? 200);
     if (filter.eventId !== undefined) params = params.set('event_id', filter.eventId);
+    if (filter.status) params = params.set('status', filter.status);
+    if (filter.paymentStatus) params = params.set('payment_status', filter.paymentStatus);
+    if (filter.reference) params = params.set('reference', filter.reference);
     return this.http.get<BookingPage>(`${API}/bookings`, { params });
   }
 
+  /** The owner or an admin; a PENDING booking's hold is released. */
   cancel(id: number): Observable<Booking> {
     return this.http.post<Booking>(`${API}/bookings/${id}/cancel`, {});
+  }
+
+  /** Admin: the money arrived by another path (bank transfer, box office). */
+  markPaid(id: number): Observable<Booking> {
+    return this.http.post<Booking>(`${API}/bookings/${id}/mark-paid`, {});
+  }
+
+  /** Admin: the refund owed (refund_due) was paid out. */
+  markRefunded(id: number): Observable<Booking> {
+    return this.http.post<Booking>(`${API}/bookings/${id}/mark-refunded`, {});
   }
 }

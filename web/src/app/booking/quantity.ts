@@ -1,8 +1,14 @@
 import { TicketEvent } from '../core/models';
 
-/** The most one booking may ask for now: min(available, max_per_booking), never below 0. */
-export function maxQuantity(event: Pick<TicketEvent, 'available' | 'max_per_booking'>): number {
-  return Math.max(0, Math.min(event.available, event.max_per_booking));
+/**
+ * The most one booking may ask for now, in total: min(available, max_per_booking, and what
+ * the per-customer limit leaves this buyer), never below 0.
+ */
+export function maxQuantity(
+  event: Pick<TicketEvent, 'available' | 'max_per_booking'> & { my_remaining?: number | null },
+): number {
+  const remaining = event.my_remaining ?? Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.min(event.available, event.max_per_booking, remaining));
 }
 
 /** Keeps a picked quantity within 1..max (0 when nothing is left). */

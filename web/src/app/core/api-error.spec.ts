@@ -34,3 +34,35 @@ describe('toApiError', () => {
     expect(apiError.retryAfterSeconds).toBe(2);
   });
 });
+
+describe('toApiError with the checkout codes', () => {
+  it('reads each item’s availability from a sold_out body', () => {
+    const error = new HttpErrorResponse({
+      status: 409,
+      error: {
+        detail: 'Tickets are no longer available. Please try again.',
+        code: 'sold_out',
+        available: 5,
+        items: [
+          { ticket_type_id: 1, available: 0 },
+          { ticket_type_id: 2, available: 3 },
+          { ticket_type_id: 'x', available: 1 },
+        ],
+      },
+    });
+    const apiError = toApiError(error);
+    expect(apiError.available).toBe(5);
+    expect(apiError.items).toEqual([
+      { ticket_type_id: 1, available: 0 },
+      { ticket_type_id: 2, available: 3 },
+    ]);
+  });
+
+  it('reads what remains from customer_limit_reached', () => {
+    const error = new HttpErrorResponse({
+      status: 409,
+      error: { detail: 'Limit reached.', code: 'customer_limit_reached', remaining: 1 },
+    });
+    expect(toApiError(error)).toMatchObject({ code: 'customer_limit_reached', remaining: 1 });
+  });
+});

@@ -1,12 +1,23 @@
 import { HttpErrorResponse } from '@angular/common/http';
 
-/** An API failure, reduced to what the UI needs: `{detail, code}` plus sold_out's `available`. */
+/** What one requested ticket type had left when a booking was refused as sold_out. */
+export interface ItemAvailable {
+  ticket_type_id: number;
+  available: number;
+}
+
+/**
+ * An API failure, reduced to what the UI needs: `{detail, code}` plus sold_out's `available`
+ * (the event's) and `items` (each requested type's), and customer_limit_reached's `remaining`.
+ */
 export interface ApiError {
   /** HTTP status; 0 when the request never got an answer (network error). */
   status: number;
   code: string;
   detail: string;
   available?: number;
+  items?: ItemAvailable[];
+  remaining?: number;
   retryAfterSeconds?: number;
 }
 
@@ -25,6 +36,10 @@ export function toApiError(error: unknown): ApiError {
   };
   const available = readNumber(body, 'available');
   if (available !== undefined) result.available = available;
+  const remaining = readNumber(body, 'remaining');
+  if (remaining !== undefined) result.remaining = remaining;
+  const items = readItems(body);
+  if (items) result.items = items;
   const retryAfter = Number(error.headers?.get('Retry-After'));
   if (Number.isFinite(retryAfter) && retryAfter > 0) result.retryAfterSeconds = retryAfter;
   return result;
@@ -44,6 +59,18 @@ function readString(body: unknown, name: string): string | undefined {
 function readNumber(body: unknown, name: string): number | undefined {
   const value = field(body, name);
   return typeof value === 'number' ? value : undefined;
+}
+
+function readItems(body: unknown): ItemAvailable[] | undefined {
+  const items = field(body, 'items');
+  if (!Array.isArray(items)) return undefined;
+  return items.flatMap((item: unknown) => {
+    const ticketTypeId = readNumber(item, 'ticket_type_id');
+    const available = readNumber(item, 'available');
+    return ticketTypeId === undefined || available === undefined
+      ? []
+      : [{ ticket_type_id: ticketTypeId, available }];
+  });
 }
 
 /** `detail` is a string, or for validation errors a list of `{msg, loc}` items. */

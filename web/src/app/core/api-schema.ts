@@ -8,6 +8,47 @@
  */
 
 export interface paths {
+    "/api/v1/admin/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Messages
+         * @description The outbox, newest first (admins).
+         */
+        get: operations["list_messages_api_v1_admin_messages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/messages/{message_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend Message
+         * @description Sends a message again (admins): a failed one as it was, with its Message-ID; a sent one as
+         *     a new message; a pending one is already on its way.
+         */
+        post: operations["resend_message_api_v1_admin_messages__message_id__resend_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout": {
         parameters: {
             query?: never;
@@ -69,7 +110,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Bookings */
+        /**
+         * List Bookings
+         * @description Admins see every booking, customers their own; ``status`` filters as the bookings read
+         *     (a hold past its deadline is EXPIRED), ``reference`` finds a payment reference exactly.
+         */
         get: operations["list_bookings_api_v1_bookings_get"];
         put?: never;
         /** Book */
@@ -114,6 +159,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bookings/{booking_id}/mark-paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Paid
+         * @description Admin: money received by hand. A PENDING booking is confirmed; an EXPIRED one too if its
+         *     tickets can be taken again, else it is marked refund_due. Repeating it changes nothing.
+         */
+        post: operations["mark_paid_api_v1_bookings__booking_id__mark_paid_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/mark-refunded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Refunded
+         * @description Admin: the money owed back (refund_due) was returned. Repeating it changes nothing.
+         */
+        post: operations["mark_refunded_api_v1_bookings__booking_id__mark_refunded_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/bookings/{booking_id}/resend-tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend Tickets
+         * @description Emails a confirmed booking's tickets to its buyer again: at most 3 times an hour per caller.
+         */
+        post: operations["resend_tickets_api_v1_bookings__booking_id__resend_tickets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public Config
+         * @description What the web app needs to know of this server's settings.
+         */
+        get: operations["public_config_api_v1_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dev/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dev Payment
+         * @description Development only (``TICKETING_DEV_PAYMENTS``; otherwise 404): plays the provider for the
+         *     caller's own booking (any booking for an admin), signing and delivering a webhook with the
+         *     service's own secret, through the same code a real delivery takes.
+         */
+        post: operations["dev_payment_api_v1_dev_payments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -139,7 +287,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Event */
+        /**
+         * Get Event
+         * @description Public. With a valid bearer token, ``my_remaining`` says what the caller may still book
+         *     under the event's per-customer limit (an invalid token is read as no token here).
+         */
         get: operations["get_event_api_v1_events__event_id__get"];
         put?: never;
         post?: never;
@@ -148,6 +300,62 @@ export interface paths {
         head?: never;
         /** Update Event */
         patch: operations["update_event_api_v1_events__event_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/ticket-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add Ticket Type */
+        post: operations["add_ticket_type_api_v1_events__event_id__ticket_types_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{event_id}/ticket-types/{type_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Ticket Type */
+        delete: operations["delete_ticket_type_api_v1_events__event_id__ticket_types__type_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Ticket Type */
+        patch: operations["update_ticket_type_api_v1_events__event_id__ticket_types__type_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/payments/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Webhook
+         * @description The provider's signed notice of a payment. Each provider event ``id`` has one effect,
+         *     however often and however concurrently it is delivered: every delivery gets its answer.
+         */
+        post: operations["webhook_api_v1_payments_webhook_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/tickets/{code}": {
@@ -320,12 +528,17 @@ export interface components {
             /** Username */
             username: string;
         };
-        /** BookingIn */
+        /**
+         * BookingIn
+         * @description v1's ``{"event_id", "quantity"}`` (an event with one type) or ``{"event_id", "items"}``.
+         */
         BookingIn: {
             /** Event Id */
             event_id: number;
+            /** Items */
+            items?: components["schemas"]["ItemIn"][] | null;
             /** Quantity */
-            quantity: number;
+            quantity?: number | null;
             /** User Id */
             user_id?: number | null;
         };
@@ -336,23 +549,51 @@ export interface components {
              * Format: date-time
              */
             booking_date: string;
+            buyer: components["schemas"]["BuyerOut"] | null;
+            /** Currency */
+            currency: string;
             /** Event Id */
             event_id: number;
+            /** Expires At */
+            expires_at: string | null;
             /** Id */
             id: number;
+            /** Items */
+            items: components["schemas"]["ItemOut"][];
+            payment: components["schemas"]["PaymentOut"];
             /** Quantity */
             quantity: number;
             /**
              * Status
              * @enum {string}
              */
-            status: "CONFIRMED" | "CANCELLED";
+            status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
             /** Tickets */
             tickets: components["schemas"]["TicketOut"][];
             /** Total Amount */
             total_amount: string;
             /** User Id */
             user_id: number;
+        };
+        /** BuyerOut */
+        BuyerOut: {
+            /** Email */
+            email: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
+        /** DevPaymentIn */
+        DevPaymentIn: {
+            /**
+             * Outcome
+             * @default succeeded
+             * @enum {string}
+             */
+            outcome: "succeeded" | "failed";
+            /** Reference */
+            reference: string;
         };
         /** ErrorOut */
         ErrorOut: {
@@ -365,6 +606,12 @@ export interface components {
         EventIn: {
             /** Capacity */
             capacity: number;
+            /**
+             * Checkout
+             * @default instant
+             * @enum {string}
+             */
+            checkout: "instant" | "payment";
             /** Currency */
             currency?: string | null;
             /**
@@ -373,19 +620,28 @@ export interface components {
              */
             description: string;
             /**
+             * Hold Minutes
+             * @default 15
+             */
+            hold_minutes: number;
+            /**
              * Max Per Booking
              * @default 10
              */
             max_per_booking: number;
             /** Name */
             name: string;
+            /** Per Customer Limit */
+            per_customer_limit?: number | null;
             /** Price */
-            price: number | string;
+            price?: number | string;
             /**
              * Starts At
              * Format: date-time
              */
             starts_at: string;
+            /** Ticket Types */
+            ticket_types?: components["schemas"]["TicketTypeIn"][];
             /** Timezone */
             timezone?: string | null;
             /**
@@ -400,16 +656,27 @@ export interface components {
             available: number;
             /** Capacity */
             capacity: number;
+            /**
+             * Checkout
+             * @enum {string}
+             */
+            checkout: "instant" | "payment";
             /** Currency */
             currency: string;
             /** Description */
             description: string;
+            /** Hold Minutes */
+            hold_minutes: number;
             /** Id */
             id: number;
             /** Max Per Booking */
             max_per_booking: number;
+            /** My Remaining */
+            my_remaining?: number | null;
             /** Name */
             name: string;
+            /** Per Customer Limit */
+            per_customer_limit: number | null;
             /** Price */
             price: string;
             /**
@@ -417,6 +684,10 @@ export interface components {
              * Format: date-time
              */
             starts_at: string;
+            /** Ticket Types */
+            ticket_types: components["schemas"]["TicketTypeOut"][];
+            /** Tickets Held */
+            tickets_held: number;
             /** Tickets Sold */
             tickets_sold: number;
             /** Timezone */
@@ -428,14 +699,23 @@ export interface components {
         EventPatch: {
             /** Capacity */
             capacity?: number;
+            /**
+             * Checkout
+             * @enum {string}
+             */
+            checkout?: "instant" | "payment";
             /** Currency */
             currency?: string;
             /** Description */
             description?: string | null;
+            /** Hold Minutes */
+            hold_minutes?: number;
             /** Max Per Booking */
             max_per_booking?: number;
             /** Name */
             name?: string;
+            /** Per Customer Limit */
+            per_customer_limit?: number | null;
             /** Price */
             price?: number | string;
             /**
@@ -455,6 +735,40 @@ export interface components {
         HealthOut: {
             /** Status */
             status: string;
+        };
+        /** ItemIn */
+        ItemIn: {
+            /** Quantity */
+            quantity: number;
+            /** Ticket Type Id */
+            ticket_type_id: number;
+        };
+        /** ItemLeftOut */
+        ItemLeftOut: {
+            /** Available */
+            available: number;
+            /** Ticket Type Id */
+            ticket_type_id: number;
+        };
+        /** ItemOut */
+        ItemOut: {
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: number;
+            /** Ticket Type Id */
+            ticket_type_id: number;
+            /** Unit Price */
+            unit_price: string;
+        };
+        /** LimitOut */
+        LimitOut: {
+            /** Code */
+            code: string;
+            /** Detail */
+            detail: string | unknown[];
+            /** Remaining */
+            remaining: number;
         };
         /** ListOut[BookingOut] */
         ListOut_BookingOut_: {
@@ -478,12 +792,76 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** ListOut[MessageOut] */
+        ListOut_MessageOut_: {
+            /** Items */
+            items: components["schemas"]["MessageOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** MessageOut */
+        MessageOut: {
+            /** Attempts */
+            attempts: number;
+            /** Booking Id */
+            booking_id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "pending" | "confirmed" | "expired" | "cancelled" | "refund_due";
+            /** Last Error */
+            last_error: string | null;
+            /** Message Id */
+            message_id: string;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Requested By */
+            requested_by: number | null;
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "failed";
+        };
         /** PasswordChangeIn */
         PasswordChangeIn: {
             /** Current Password */
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** PaymentOut */
+        PaymentOut: {
+            /** Amount */
+            amount: string;
+            /** Currency */
+            currency: string;
+            /** Reference */
+            reference: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "none" | "due" | "paid" | "refund_due" | "refunded";
+        };
+        /** PublicConfigOut */
+        PublicConfigOut: {
+            /** Dev Payments */
+            dev_payments: boolean;
         };
         /** RegisterIn */
         RegisterIn: {
@@ -492,6 +870,12 @@ export interface components {
              * Format: email
              */
             email: string;
+            /**
+             * Language
+             * @default en
+             * @enum {string}
+             */
+            language: "en" | "th";
             /** Name */
             name: string;
             /** Password */
@@ -505,6 +889,8 @@ export interface components {
             code: string;
             /** Detail */
             detail: string | unknown[];
+            /** Items */
+            items: components["schemas"]["ItemLeftOut"][];
         };
         /** TicketOut */
         TicketOut: {
@@ -523,6 +909,45 @@ export interface components {
              * @enum {string}
              */
             status: "VALID" | "USED" | "VOID";
+            /** Ticket Type Id */
+            ticket_type_id: number | null;
+        };
+        /** TicketTypeIn */
+        TicketTypeIn: {
+            /** Capacity */
+            capacity?: number | null;
+            /** Name */
+            name: string;
+            /** Price */
+            price: number | string;
+        };
+        /** TicketTypeOut */
+        TicketTypeOut: {
+            /** Available */
+            available: number;
+            /** Capacity */
+            capacity: number | null;
+            /** Event Id */
+            event_id: number;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Price */
+            price: string;
+            /** Tickets Held */
+            tickets_held: number;
+            /** Tickets Sold */
+            tickets_sold: number;
+        };
+        /** TicketTypePatch */
+        TicketTypePatch: {
+            /** Capacity */
+            capacity?: number | null;
+            /** Name */
+            name?: string;
+            /** Price */
+            price?: number | string;
         };
         /** TokenOut */
         TokenOut: {
@@ -551,6 +976,16 @@ export interface components {
              */
             role: "customer" | "admin";
         };
+        /** WebhookOut */
+        WebhookOut: {
+            /** Booking Id */
+            booking_id: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED";
+        };
     };
     responses: never;
     parameters: never;
@@ -560,6 +995,157 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_messages_api_v1_admin_messages_get: {
+        parameters: {
+            query?: {
+                status?: ("pending" | "sent" | "failed") | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOut_MessageOut_"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    resend_message_api_v1_admin_messages__message_id__resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description message_not_found: no such message */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     logout_api_v1_auth_logout_post: {
         parameters: {
             query?: never;
@@ -768,6 +1354,9 @@ export interface operations {
             query?: {
                 event_id?: number | null;
                 user_id?: number | null;
+                status?: ("PENDING" | "CONFIRMED" | "EXPIRED" | "CANCELLED") | null;
+                payment_status?: ("none" | "due" | "paid" | "refund_due" | "refunded") | null;
+                reference?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -879,7 +1468,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description event_not_found: no such event; user_not_found: no such user */
+            /** @description event_not_found: no such event; user_not_found: no such user; ticket_type_not_found: no such ticket type of this event */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -888,13 +1477,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description sold_out: not enough tickets left; `available` says how many; request_in_progress: a request with this Idempotency-Key is running; retry */
+            /** @description sold_out: not enough tickets left; `available` (event) and `items` (types) say how many; customer_limit_reached: over the per-customer limit; `remaining` says how many more; request_in_progress: a request with this Idempotency-Key is running; retry */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SoldOutOut"] | components["schemas"]["ErrorOut"];
+                    "application/json": components["schemas"]["SoldOutOut"] | components["schemas"]["LimitOut"] | components["schemas"]["ErrorOut"];
                 };
             };
             /** @description payload_too_large: the body is over 64 KiB */
@@ -906,7 +1495,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description idempotency_key_mismatch: this Idempotency-Key came with another body; validation_error: malformed or invalid input */
+            /** @description idempotency_key_mismatch: this Idempotency-Key came with another body; ticket_type_required: the event has several ticket types: name them; validation_error: malformed or invalid input */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1030,6 +1619,393 @@ export interface operations {
             };
             /** @description booking_not_found: no such booking, or not the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    mark_paid_api_v1_bookings__booking_id__mark_paid_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description booking_not_found: no such booking, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    mark_refunded_api_v1_bookings__booking_id__mark_refunded_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description booking_not_found: no such booking, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payment_conflict: the booking's payment state does not allow this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    resend_tickets_api_v1_bookings__booking_id__resend_tickets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description booking_not_found: no such booking, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description booking_not_confirmed: only a CONFIRMED booking's tickets can be sent */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description too_many_requests: tickets sent again 3 times this hour; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    public_config_api_v1_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicConfigOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    dev_payment_api_v1_dev_payments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DevPaymentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description not_found: no such resource (or a feature this server does not offer); booking_not_found: no such booking, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description amount_mismatch: the payment's amount or currency is not the booking's; nothing changed */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1304,7 +2280,373 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description capacity_below_sold: capacity below the tickets already sold; checkout_locked: checkout cannot change once the event has bookings */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description ticket_type_required: the event has several ticket types: name them; validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    add_ticket_type_api_v1_events__event_id__ticket_types_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketTypeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTypeOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description event_not_found: no such event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description ticket_type_limit: the event has 20 ticket types already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_ticket_type_api_v1_events__event_id__ticket_types__type_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+                type_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description event_not_found: no such event; ticket_type_not_found: no such ticket type of this event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description ticket_type_in_use: the type is named by bookings, or is the event's last */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    update_ticket_type_api_v1_events__event_id__ticket_types__type_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+                type_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketTypePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketTypeOut"];
+                };
+            };
+            /** @description not_authenticated: missing, malformed, expired or forged token */
+            401: {
+                headers: {
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description event_not_found: no such event; ticket_type_not_found: no such ticket type of this event */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description capacity_below_sold: capacity below the tickets already sold */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description payload_too_large: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description validation_error: malformed or invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description unavailable: the database cannot be reached or is overloaded; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    webhook_api_v1_payments_webhook_post: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")> */
+                "Ticketing-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Amount */
+                    amount: number | string;
+                    /** Currency */
+                    currency: string;
+                    /** Id */
+                    id: string;
+                    /** Reference */
+                    reference: string;
+                    /** Type */
+                    type: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            /** @description invalid_signature: missing, wrong or stale Ticketing-Signature; nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description booking_not_found: no such booking, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description amount_mismatch: the payment's amount or currency is not the booking's; nothing changed */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -9,6 +9,7 @@ import { LanguageService } from '../i18n/language.service';
 import { MoneyPipe, WhenPipe } from '../shared/format';
 import { AVAILABILITY_POLL_MS, poll } from '../shared/poll';
 import { AvailabilityBadge } from './availability-badge';
+import { severalTypes } from './ticket-types';
 import { EventsApi } from './events-api';
 
 /** One event's details and the booking panel; availability refreshes by polling. */
@@ -22,6 +23,7 @@ export class EventDetail {
   readonly id = input.required<string>();
   private readonly api = inject(EventsApi);
   protected readonly lang = inject(LanguageService).current;
+  protected readonly severalTypes = severalTypes;
   protected readonly event = signal<TicketEvent | null>(null);
   protected readonly notFound = signal(false);
   protected readonly loadFailed = signal(false);

@@ -5,6 +5,7 @@ import { TicketEvent } from '../core/models';
 import { LanguageService } from '../i18n/language.service';
 import { MoneyPipe, WhenPipe } from '../shared/format';
 import { AvailabilityBadge } from './availability-badge';
+import { severalTypes } from './ticket-types';
 import { pollEvents } from './polled-events';
 
 /** Upcoming events, kept fresh by polling so "N left" does not go stale. */
@@ -15,6 +16,7 @@ import { pollEvents } from './polled-events';
 })
 export class EventList {
   protected readonly lang = inject(LanguageService).current;
+  protected readonly severalTypes = severalTypes;
   protected readonly list = pollEvents((events) => upcoming(events, Date.now()));
 }
 

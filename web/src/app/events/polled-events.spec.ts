@@ -2,26 +2,15 @@ import { Type } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { Observable, of, throwError } from 'rxjs';
+import { makeEvent } from '../../testing/fixtures';
 import { provideTestTranslations } from '../../testing/providers';
 import { AdminEvents } from '../admin/admin-events';
 import { EventPage, TicketEvent } from '../core/models';
 import { EventList } from './event-list';
 import { EventsApi } from './events-api';
 
-const at = (id: number, starts_at: string): TicketEvent => ({
-  id,
-  name: `Event ${id}`,
-  description: '',
-  venue: '',
-  starts_at,
-  capacity: 10,
-  price: '100.00',
-  currency: 'THB',
-  max_per_booking: 4,
-  tickets_sold: 3,
-  available: 7,
-  timezone: 'UTC',
-});
+const at = (id: number, starts_at: string): TicketEvent =>
+  makeEvent({ id, name: `Event ${id}`, starts_at, timezone: 'UTC' });
 const page = (items: TicketEvent[]): EventPage => ({
   items,
   total: items.length,

@@ -17,10 +17,19 @@ export class MoneyPipe implements PipeTransform {
   }
 }
 
-/** An ISO time shown in the reader's time zone and language. */
+/**
+ * An ISO time in the reader's language. Given a zone (an event's `timezone`), it is shown on
+ * that zone's clocks and labelled with it; without one, in the browser's zone (times that
+ * belong to no event).
+ */
 @Pipe({ name: 'when' })
 export class WhenPipe implements PipeTransform {
-  transform(iso: string | null, lang: string, style: 'full' | 'short' = 'full'): string {
+  transform(
+    iso: string | null,
+    lang: string,
+    style: 'full' | 'short' = 'full',
+    timeZone?: string | null,
+  ): string {
     if (!iso) return '';
     const options: Intl.DateTimeFormatOptions =
       style === 'full'
@@ -33,6 +42,16 @@ export class WhenPipe implements PipeTransform {
             minute: '2-digit',
           }
         : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
-    return new Intl.DateTimeFormat(LOCALES[lang] ?? lang, options).format(new Date(iso));
+    if (!timeZone) {
+      return new Intl.DateTimeFormat(LOCALES[lang] ?? lang, options).format(new Date(iso));
+    }
+    try {
+      const shown = new Intl.DateTimeFormat(LOCALES[lang] ?? lang, { ...options, timeZone });
+      return `${shown.format(new Date(iso))} (${timeZone})`;
+    } catch {
+      // An unknown zone name: UTC, labelled, rather than the browser's zone unlabelled.
+      const utc = new Intl.DateTimeFormat(LOCALES[lang] ?? lang, { ...options, timeZone: 'UTC' });
+      return `${utc.format(new Date(iso))} (UTC)`;
+    }
   }
 }

@@ -1,0 +1,104 @@
+"""Use cases: payments (the provider's signed webhook, an admin's mark-paid and mark-refunded).
+
+The webhook's signature is ``Ticketing-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
+"<t>.<raw body>")>``, the scheme Stripe uses: the timestamp inside the signed text keeps an old
+delivery from being replayed later, and the comparison runs in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ticketing.app.ports import Payment, PaymentResult, Store
+from ticketing.domain.errors import BookingNotFound, Forbidden, InvalidSignature, PaymentConflict
+from ticketing.domain.models import Booking, User, new_ticket_code
+
+# A signature whose timestamp is further than this from now is refused (either way: clocks drift).
+SIGNATURE_TOLERANCE_SECONDS = 300
+SUCCEEDED = "payment.succeeded"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Ticketing-Signature`` header for ``body`` sent at ``timestamp`` (unix seconds)."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(secret: str, header: str | None, body: bytes, now: datetime) -> None:
+    """Raises InvalidSignature unless ``header`` signs ``body`` with ``secret`` within the
+    tolerance. Several ``v1`` entries may be given (a provider rolling its secret): one must match."""
+    if not header:
+        raise InvalidSignature()
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
+            timestamp = int(value)
+        elif name == "v1":
+            candidates.append(value)
+    if timestamp is None or not candidates or abs(now.timestamp() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidSignature()
+    expected = sign(secret, timestamp, body).partition(",v1=")[2]
+    # compare_digest on every candidate, without stopping early: constant time whatever matches.
+    matched = [hmac.compare_digest(expected.encode(), c.encode("utf-8", "replace")) for c in candidates]
+    if not any(matched):
+        raise InvalidSignature()
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    id: str
+    type: str
+    reference: str
+    amount: Decimal
+    currency: str
+
+
+def _codes(count: int) -> list[str]:
+    return [new_ticket_code() for _ in range(count)]
+
+
+def _minor(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+async def receive_provider_event(store: Store, event: ProviderEvent, now: datetime) -> PaymentResult:
+    """A verified provider event, once per event id: ``payment.succeeded`` pays the booking its
+    reference names; any other type (``payment.failed``) changes nothing (the hold stays until
+    it expires) but is answered, and remembered, all the same."""
+    payment = Payment(
+        succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=_minor(event.amount),
+        currency=event.currency, provider_event_id=event.id,
+    )
+    return await store.bookings.pay(payment, _codes, now)
+
+
+async def mark_paid(store: Store, caller: User, booking_id: int, now: datetime) -> Booking:
+    """Money received by hand (bank transfer, box office). Repeating it changes nothing more."""
+    if not caller.is_admin:
+        raise Forbidden()
+    result = await store.bookings.pay(Payment(booking_id=booking_id), _codes, now)
+    return await _booking(store, result.booking_id, now)
+
+
+async def mark_refunded(store: Store, caller: User, booking_id: int, now: datetime) -> Booking:
+    if not caller.is_admin:
+        raise Forbidden()
+    refunded = await store.bookings.mark_refunded(booking_id)
+    if refunded is None:
+        if await store.bookings.get(booking_id) is None:
+            raise BookingNotFound()
+        raise PaymentConflict("Only a booking whose payment is refund_due can be marked refunded.")
+    return refunded.as_seen(now)
+
+
+async def _booking(store: Store, booking_id: int, now: datetime) -> Booking:
+    booking = await store.bookings.get(booking_id)
+    if booking is None:
+        raise BookingNotFound()
+    return booking.as_seen(now)

@@ -1,0 +1,65 @@
+"""What one message says, as read from the database when it is sent (db/outbox.py reads it;
+render.py makes the email of it). Plain data: no database, no templates."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+LANGUAGES = ("en", "th")
+DEFAULT_LANGUAGE = "en"
+
+
+class Kind(enum.StrEnum):
+    """Which state change a message tells of (the outbox row's ``kind``)."""
+
+    PENDING = "pending"  # booked, to be paid: amount, reference, deadline
+    CONFIRMED = "confirmed"  # the tickets
+    EXPIRED = "expired"  # not paid in time
+    CANCELLED = "cancelled"
+    REFUND_DUE = "refund_due"  # money taken that will be paid back
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    code: str
+    type_name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class BookingMessage:
+    """One outbox row with everything its email shows: the booking as it is now, its event, the
+    buyer (address and language), its items and tickets."""
+
+    outbox_id: int
+    kind: Kind
+    message_key: str
+    booking_id: int
+    status: str
+    payment_status: str
+    payment_reference: str | None
+    expires_at: datetime | None
+    total: Decimal
+    currency: str
+    quantity: int
+    booked_at: datetime
+    recipient_email: str
+    recipient_name: str
+    language: str
+    event_id: int
+    event_name: str
+    venue: str
+    starts_at: datetime
+    timezone: str
+    items: tuple[Item, ...] = ()
+    tickets: tuple[TicketLine, ...] = ()
