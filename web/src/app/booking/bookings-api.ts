@@ -35,6 +35,11 @@ export class BookingsApi {
     return this.http.post<Booking>(`${API}/bookings/${id}/cancel`, {});
   }
 
+  /** The owner: the tickets of a CONFIRMED booking by email again (at most 3 an hour: 429). */
+  resendTickets(id: number): Observable<unknown> {
+    return this.http.post<unknown>(`${API}/bookings/${id}/resend-tickets`, {});
+  }
+
   /** Admin: the money arrived by another path (bank transfer, box office). */
   markPaid(id: number): Observable<Booking> {
     return this.http.post<Booking>(`${API}/bookings/${id}/mark-paid`, {});

@@ -26,10 +26,12 @@ const event = {
 describe('MyBookings', () => {
   let fixture: ComponentFixture<MyBookings>;
   let cancel: ReturnType<typeof vi.fn>;
+  let resendTickets: ReturnType<typeof vi.fn>;
   const q = (testId: string) =>
     fixture.nativeElement.querySelector(`[data-testid="${testId}"]`) as HTMLElement | null;
 
   beforeEach(async () => {
+    resendTickets = vi.fn(() => of({ id: 9, status: 'pending' }));
     cancel = vi.fn(() =>
       of({ ...booking, status: 'CANCELLED', tickets: [{ ...booking.tickets[0], status: 'VOID' }] }),
     );
@@ -43,6 +45,7 @@ describe('MyBookings', () => {
           useValue: {
             list: () => of({ items: [booking], total: 1, limit: 200, offset: 0 }),
             cancel,
+            resendTickets,
           },
         },
         { provide: EventsApi, useValue: { get: () => of(event) } },
@@ -62,6 +65,14 @@ describe('MyBookings', () => {
     expect(q('ticket-qr')?.getAttribute('src')).toMatch(/^data:image\/svg\+xml/);
     expect(q('ticket-status')?.textContent?.trim()).toBe('Valid');
     expect(q('booking-card')?.textContent).toContain('Gig');
+  });
+
+  it('emails the tickets of a confirmed booking again, and says so', async () => {
+    expect(q('resent')).toBeNull();
+    q('resend-tickets')?.click();
+    await fixture.whenStable();
+    expect(resendTickets).toHaveBeenCalledWith(5);
+    expect(q('resent')?.textContent).toContain('Sent');
   });
 
   it('cancels only after confirmation', async () => {

@@ -34,6 +34,9 @@ export class MyBookings {
   protected readonly events = signal<ReadonlyMap<number, TicketEvent>>(new Map());
   protected readonly confirming = signal<number | null>(null);
   protected readonly cancelling = signal<number | null>(null);
+  /** The booking whose tickets are being, or were just, emailed again. */
+  protected readonly resending = signal<number | null>(null);
+  protected readonly resent = signal<number | null>(null);
   protected readonly error = signal<ApiError | null>(null);
 
   constructor() {
@@ -80,6 +83,20 @@ export class MyBookings {
     const items = this.itemsOf(booking);
     if (items.length < 2) return null;
     return items.find((item) => item.ticket_type_id === typeId)?.name ?? null;
+  }
+
+  protected async resend(booking: Booking): Promise<void> {
+    this.resending.set(booking.id);
+    this.resent.set(null);
+    this.error.set(null);
+    try {
+      await firstValueFrom(this.bookingsApi.resendTickets(booking.id));
+      this.resent.set(booking.id);
+    } catch (caught) {
+      this.error.set(toApiError(caught));
+    } finally {
+      this.resending.set(null);
+    }
   }
 
   protected async cancel(booking: Booking): Promise<void> {

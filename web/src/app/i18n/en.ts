@@ -103,6 +103,8 @@ export const EN = {
     cancel: 'Cancel booking',
     confirmCancel: 'Cancel this booking and void its tickets?',
     yesCancel: 'Yes, cancel',
+    resendTickets: 'Email my tickets again',
+    resent: 'Sent: check your inbox in a minute.',
     keep: 'Keep it',
     item: '{{count}} × {{name}}',
     payWithin: 'Pay within',

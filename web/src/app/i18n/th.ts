@@ -98,6 +98,8 @@ export const TH: Translations & { errors: Record<string, string> } = {
     cancel: 'ยกเลิกการจอง',
     confirmCancel: 'ยกเลิกการจองนี้และทำให้ตั๋วเป็นโมฆะใช่ไหม?',
     yesCancel: 'ใช่ ยกเลิก',
+    resendTickets: 'ส่งบัตรทางอีเมลอีกครั้ง',
+    resent: 'ส่งแล้ว: โปรดตรวจสอบกล่องจดหมายในอีกสักครู่',
     keep: 'ไม่ยกเลิก',
     item: '{{name}} × {{count}}',
     payWithin: 'ชำระเงินภายใน',
