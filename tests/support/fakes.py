@@ -191,7 +191,7 @@ class FakeBookings:
         )
         booking = Booking(
             booking_id, request.user_id, event.id, request.quantity, event.price * request.quantity,
-            BookingStatus.CONFIRMED, at, tickets, request.fingerprint if request.idempotency_key else None,
+            BookingStatus.CONFIRMED, at, tickets, request.stored_fingerprint,
         )
         self.rows[booking_id] = booking
         if request.idempotency_key:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from ticketing.app.ports import Payment, PaymentResult, Store
 from ticketing.domain.errors import BookingNotFound, Forbidden, InvalidSignature, PaymentConflict
-from ticketing.domain.models import Booking, User, new_ticket_code
+from ticketing.domain.models import Booking, User, new_ticket_code, to_minor
 
 # A signature whose timestamp is further than this from now is refused (either way: clocks drift).
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -63,16 +63,12 @@ def _codes(count: int) -> list[str]:
     return [new_ticket_code() for _ in range(count)]
 
 
-def _minor(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
 async def receive_provider_event(store: Store, event: ProviderEvent, now: datetime) -> PaymentResult:
     """A verified provider event, once per event id: ``payment.succeeded`` pays the booking its
     reference names; any other type (``payment.failed``) changes nothing (the hold stays until
     it expires) but is answered, and remembered, all the same."""
     payment = Payment(
-        succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=_minor(event.amount),
+        succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=to_minor(event.amount),
         currency=event.currency, provider_event_id=event.id,
     )
     return await store.bookings.pay(payment, _codes, now)

@@ -92,7 +92,7 @@ def _params(request: BookingRequest, at: datetime) -> dict[str, object]:
         "quantity": request.quantity,
         "caller_id": request.caller_id,
         "idempotency_key": request.idempotency_key,
-        "fingerprint": request.fingerprint if request.idempotency_key else None,
+        "fingerprint": request.stored_fingerprint,
         "at": at,
         "session_id": request.session_id,
         "type_ids": [type_id for type_id, _ in request.items],
@@ -156,7 +156,7 @@ async def insert_booking_sqlite(
         statement = _SQLITE_BOOK
         params = (
             request.user_id, request.quantity, stamp(at), request.caller_id, request.idempotency_key,
-            request.fingerprint if request.idempotency_key else None, request.event_id, request.session_id,
+            request.stored_fingerprint, request.event_id, request.session_id,
             total, status, None if expires_at is None else stamp(expires_at), payment, reference,
         )
         async with driver.execute(statement, params) as cursor:
@@ -180,7 +180,7 @@ async def insert_booking_sqlite(
         raise DBAPIError.instance(statement, params, error, sqlite3.Error) from error
     head = {
         "id": booking_id, "user_id": request.user_id, "event_id": request.event_id, "quantity": request.quantity,
-        "total_minor": total, "status": status, "request_fingerprint": params_fingerprint(request),
+        "total_minor": total, "status": status, "request_fingerprint": request.stored_fingerprint,
         "booking_date": at.astimezone(UTC), "currency": currency,
         "expires_at": None if expires_at is None else expires_at.astimezone(UTC), "payment_status": payment,
         "payment_reference": reference,
@@ -192,10 +192,6 @@ async def insert_booking_sqlite(
         for ticket_id, code, type_id in tickets
     ]
     return rows.booking(head, made, items, Buyer(request.user_id, buyer_name, buyer_email))
-
-
-def params_fingerprint(request: BookingRequest) -> str | None:
-    return request.fingerprint if request.idempotency_key else None
 
 
 def _sqlite_items_of(types: list[Any], request: BookingRequest) -> list[tuple[int, str, int, int]] | None:

@@ -21,15 +21,12 @@ from ticketing.domain.models import (
     TicketType,
     User,
 )
+from ticketing.domain.models import to_minor as to_minor  # the domain's; rows.to_minor as before
 
 # A result row as SQLAlchemy maps it (keys may be columns too) or as the hot path builds one.
 Row = Mapping[Any, Any]
 
 CENTS = Decimal(100)
-
-
-def to_minor(amount: Decimal) -> int:
-    return int((amount * CENTS).to_integral_value())
 
 
 def from_minor(minor: int) -> Decimal:

@@ -247,6 +247,16 @@ class BookingRequest:
             fields.append([list(item) for item in self.items])
         return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
+    @property
+    def stored_fingerprint(self) -> str | None:
+        """What the booking row keeps: the fingerprint only when a key can replay the request."""
+        return self.fingerprint if self.idempotency_key else None
+
+
+def to_minor(amount: Decimal) -> int:
+    """Money in minor units (satang, cents), as it is stored and as providers send it."""
+    return int((amount * 100).to_integral_value())
+
 
 def new_payment_reference() -> str:
     """128 random bits: names a payment to the provider, and cannot be guessed from another."""

@@ -143,7 +143,7 @@ CREATE OR REPLACE FUNCTION ticketing_book(
     booking_date timestamptz, request_fingerprint varchar, currency varchar, expires_at timestamptz,
     payment_status varchar, payment_reference varchar, buyer_name varchar, buyer_email varchar,
     item_type_ids bigint[], item_names varchar[], item_quantities integer[], item_prices bigint[],
-    ticket_ids bigint[], ticket_codes varchar[], ticket_type_ids bigint[], item_count bigint
+    ticket_ids bigint[], ticket_codes varchar[], ticket_type_ids bigint[]
 ) LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
@@ -194,7 +194,6 @@ BEGIN
     ), bi AS (
         INSERT INTO booking_items (booking_id, ticket_type_id, quantity, unit_price_minor)
         SELECT b.id, items.type_id, items.quantity, items.price_minor FROM b, items ORDER BY items.type_id
-        RETURNING ticket_type_id
     ), tk AS (
         INSERT INTO tickets (code, booking_id, event_id, ticket_type_id, status)
         SELECT p_codes[x.n], b.id, b.event_id, x.type_id, 'VALID'
@@ -212,8 +211,7 @@ BEGIN
            ARRAY(SELECT price_minor FROM items ORDER BY type_id) AS item_prices,
            ARRAY(SELECT id FROM tk ORDER BY id) AS ticket_ids,
            ARRAY(SELECT code FROM tk ORDER BY id) AS ticket_codes,
-           ARRAY(SELECT ticket_type_id FROM tk ORDER BY id) AS ticket_type_ids,
-           (SELECT count(*) FROM bi) AS item_count
+           ARRAY(SELECT ticket_type_id FROM tk ORDER BY id) AS ticket_type_ids
     FROM b JOIN users u ON u.id = b.user_id;
 END
 $$
