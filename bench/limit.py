@@ -48,8 +48,8 @@ def _numbered(sql: str, names: list[str]) -> str:
 
 
 # The statement's parameters, in the order they first appear (the hot path's own names).
-_PG_NAMES = list(dict.fromkeys(re.findall(r"(?<!:):(\w+)", hot_path._PG_BOOK.element.text)))
-PG_SQL = re.sub(r"CAST\((\$\d+) AS text\[\]\)", r"\1::text[]", _numbered(hot_path._PG_BOOK.element.text, _PG_NAMES))
+_PG_NAMES = list(dict.fromkeys(re.findall(r"(?<!:):(\w+)", hot_path.PG_BOOK)))
+PG_SQL = re.sub(r"CAST\((\$\d+) AS text\[\]\)", r"\1::text[]", _numbered(hot_path.PG_BOOK, _PG_NAMES))
 
 
 def _pg_values(event_id: int, user: int, quantity: int) -> list[object]:
@@ -82,7 +82,7 @@ async def _pg_run(dsn: str, event_id: int, users: list[int], quantity: int, pool
             n += pool
             try:
                 rows = await stmt.fetch(*_pg_values(event_id, user, quantity))
-                done += 1 if rows else 0
+                done += 1 if rows[0]["id"] is not None else 0  # refused: the row of NULLs
             except asyncpg.PostgresError:
                 errors += 1
 

@@ -118,3 +118,35 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the local PostgreSQL server: its live processes, plus what its ended
+    backends used (the postmaster's reaped children)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm != "postgres":
+            continue
+        total += int(fields[11]) + int(fields[12])
+        parent = Path(f"/proc/{fields[1]}/comm")
+        try:
+            is_postmaster = parent.read_text().strip() != "postgres"
+        except OSError:
+            is_postmaster = False
+        if is_postmaster:
+            total += int(fields[13]) + int(fields[14])  # cutime + cstime
+    return total / CLK_TCK
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / CLK_TCK, sum(values[:8]) / CLK_TCK

@@ -90,7 +90,7 @@ class Schema:
 
 
 BEFORE = Schema("before (0002: counter on events)", "0002", _asyncpg_sql(BEFORE_PG_BOOK), "events")
-AFTER = Schema("after (0003: counter on event_sales)", "head", _asyncpg_sql(hot_path._PG_BOOK.element.text), "event_sales")
+AFTER = Schema("after (0003: counter on event_sales)", "head", _asyncpg_sql(hot_path.PG_BOOK), "event_sales")
 
 
 @dataclass

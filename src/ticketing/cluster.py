@@ -10,6 +10,11 @@ Addresses: host i (1-based) is linked to the root namespace by its own veth pair
 `SUBNET` each: root side .4i+1, host side .4i+2. PgBouncer listens on every root-side address
 (and 127.0.0.1), HAProxy on 127.0.0.1 and reaches host i at .4i+2 from .4i+1, which is the one
 proxy that host trusts. Nothing is routed: no traffic leaves the machine.
+
+Environment: every host gets this process's environment, then ``extra_env`` (``up``'s keyword),
+then its database URL, secret key and trusted proxy. In an ``extra_env`` value, ``{root_addr}``
+stands for the host's own root-side address, the one address in the root namespace it reaches
+(for a service there, say an SMTP server: ``smtp://{root_addr}:2525``).
 """
 
 from __future__ import annotations
@@ -76,7 +81,8 @@ class Cluster:
     pgbouncer_port: int
     hosts: list[Host] = field(default_factory=list)
     subnet: str = SUBNET
-    # More environment for every host (on top of this process's): tests' cheap hashing, say.
+    # More environment for every host (on top of this process's): tests' cheap hashing, say;
+    # "{root_addr}" in a value is that host's root-side address (host_env).
     extra_env: dict[str, str] = field(default_factory=dict)
     # PgBouncer's own directory (config, pid, log), owned by the user it runs as: outside the
     # state directory, which may sit where that user cannot reach (a 0700 temporary directory).
@@ -335,7 +341,8 @@ def _accepts(host: str, port: int) -> bool:
 # -- hosts -----------------------------------------------------------------------------------------
 def host_env(cluster: Cluster, host: Host) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(cluster.extra_env)
+    # Each host reaches the root namespace at an address of its own: a service there is named per host.
+    env.update({key: value.replace("{root_addr}", host.root_addr) for key, value in cluster.extra_env.items()})
     env.update({
         "TICKETING_DATABASE_URL": cluster.host_database_url(host),
         "TICKETING_DATABASE_POOLER": "transaction",

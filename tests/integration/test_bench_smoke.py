@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import require_postgres
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # No skip without wrk: the harness installs it (Debian's package) when it is missing.
@@ -57,3 +59,18 @@ def test_bench_checkout_smoke_on_sqlite(tmp_path: Path) -> None:
     assert any("expired holds loaded" in note and "still unreleased after each run: 2,000" in note
                for note in report["notes"]), report["notes"]
     assert "webhook confirmations" in done.stdout and "expired-but-unreleased" in done.stdout
+
+
+def test_bench_versus_smoke_against_this_checkout() -> None:
+    """``bench.versus`` on PostgreSQL, direct only, this checkout against itself: both sides
+    booked, no 5xx, the invariants held."""
+    require_postgres()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.versus", "--other", str(ROOT), "--no-cluster", "--seconds", "1", "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("round 1 ")]
+    assert [line.split()[2:4] for line in lines] == [["direct,", "other"], ["direct,", "this"]], done.stdout
+    assert all(float(line.split()[4]) > 0 and " 0 5xx" in line for line in lines), done.stdout
+    assert "invariants: all hold, no 5xx" in done.stdout

@@ -1,16 +1,20 @@
 """Three hosts behind HAProxy and PgBouncer (transaction pooling), each in a network namespace of
-its own (scripts/cluster, src/ticketing/cluster.py): storms, a crashed host, a PgBouncer restart
-and a rolling restart, with the contract's invariants checked in the database itself."""
+its own (scripts/cluster, src/ticketing/cluster.py): storms, paid holds with every host's sweeper
+and mail sender at work, a crashed host, a PgBouncer restart and a rolling restart, with the
+contract's invariants checked in the database itself."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import secrets
 import shutil
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +23,13 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
+from tests.support.credentials import PASSWORD
 from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, require_postgres
-from tests.support.faults import admin_token, create_event, make_admin, read_db_state
-from tests.support.server import TICKETING
+from tests.support.faults import ADMIN_EMAIL, admin_token, create_event, make_admin, read_db_state
+from tests.support.server import TICKETING, cli_env, free_port
 from tests.support.settings import TEST_ENV, settings_for
+from tests.support.smtp import Inbox, smtp_server, until
+from tests.support.storm_cli import payment_event, storm_cli
 from ticketing import cluster as clusters
 from ticketing.db.engine import create_engine
 from ticketing.storm import Answer, Api, Storm, register_accounts
@@ -33,6 +40,8 @@ HOSTS = 3
 # Not the subnet a hand-made `scripts/cluster up` uses, so that both can run at once.
 SUBNET = "10.213.77"
 RETRYABLE = {502, 503, 504}
+HOLD_SECONDS = 2  # short holds (payment events only): late payments and the sweepers meet them
+MAIL_DOMAIN = "example.com"  # names every Message-ID: <message_key@MAIL_DOMAIN>
 
 
 def _missing_part() -> str | None:
@@ -46,7 +55,15 @@ def _missing_part() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[clusters.Cluster]:
+def smtp_port() -> int:
+    """Where every host mails, each at its own root-side address. Nothing listens there but
+    during the mail test: the other tests' messages wait in the outbox, their senders back off
+    and charge no attempt (docs/mail.md), and the storms do not feed an inbox."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, smtp_port: int) -> Iterator[clusters.Cluster]:
     missing = _missing_part()
     if missing:
         if IN_CI:
@@ -56,9 +73,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[clusters.Clust
     database_url = create_pg_database("ticketing_cluster")
     state = tmp_path_factory.mktemp("cluster")
     name = f"t{secrets.token_hex(3)}"
+    env = {**TEST_ENV, "TICKETING_HOLD_SECONDS": str(HOLD_SECONDS),
+           "TICKETING_SMTP_URL": f"smtp://{{root_addr}}:{smtp_port}", "TICKETING_MAIL_FROM": f"Tickets <tickets@{MAIL_DOMAIN}>"}
     try:
         with clusters.running(state, HOSTS, workers=1, database_url=database_url, name=name, subnet=SUBNET,
-                              port=None, extra_env=dict(TEST_ENV)) as running:
+                              port=None, extra_env=env) as running:
             asyncio.run(make_admin(database_url))
             yield running
     finally:
@@ -251,6 +270,120 @@ def test_hosts_migrating_at_once_through_pgbouncer_do_not_hang(cluster: clusters
         assert again.returncode == 0, again.stderr
     finally:
         drop_pg_database(fresh)
+
+
+async def _rows(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url, timeout=10)
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+# The mail of the events' bookings, with each booking's state and buyer (plain SQL, not the sender's).
+_OUTBOX = """
+SELECT o.kind, o.booking_id, o.status, o.message_key, b.status AS booking_status, b.quantity, u.email
+FROM mail_outbox o JOIN bookings b ON b.id = o.booking_id JOIN users u ON u.id = b.user_id
+WHERE b.event_id = ANY($1::bigint[]) ORDER BY o.id
+"""
+
+
+# Before the storms below: their bookings' mail, undeliverable while no SMTP server listens, would
+# queue ahead of this test's and put the senders in their back-off (up to a minute).
+async def test_holds_payments_and_mail_on_three_hosts_at_once(cluster: clusters.Cluster, smtp_port: int) -> None:
+    """Every host runs a hold sweeper and a mail sender. A `ticketing storm --pay` takes holds on
+    all three and pays them by webhooks landing on any of them, some after the deadline; holds
+    nobody pays are taken beside it. The sweepers release every hold past its deadline (once), and
+    the senders, all three at work, mail every message of every booking once."""
+    # One SMTP server per host, on the address that host reaches (a separate inbox each: which
+    # host sent what), for this test only.
+    inboxes = {host.server_name: Inbox() for host in cluster.hosts}
+    with contextlib.ExitStack() as servers:
+        for host in cluster.hosts:
+            servers.enter_context(smtp_server(inboxes[host.server_name], smtp_port, host.root_addr))
+        before = _served(cluster)
+        async with Api(cluster.url, concurrency=16) as api:
+            admin = await admin_token(api)
+            event = await payment_event(api, admin, capacity=90, front_cap=30, limit=6, name="Cluster checkout")
+            unpaid = await payment_event(api, admin, capacity=60, front_cap=20, limit=4, name="Cluster checkout")
+            front, standing, student = (t["id"] for t in event["ticket_types"])
+            unpaid_standing = unpaid["ticket_types"][1]["id"]
+            buyers = await register_accounts(api, 6)
+            # As in test_storm's checkout test: three tickets a request, the front row's cap and the
+            # capacity run out together, the limit lets each buyer hold two; the storm outlasts the holds.
+            storm = asyncio.ensure_future(storm_cli(
+                "--url", cluster.url, "--event-id", str(event["id"]), "--requests", "1000", "--concurrency", "16",
+                "--items", f"{front}:1,{standing}:1,{student}:1", "--users", "40", "--seed", "3",
+                "--pay", "--late-fraction", "0.3", "--deliveries", "3",
+                "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",
+                env=cli_env(cluster.database_url), timeout=180,  # the env carries the webhook secret
+            ))
+            # Holds that only the sweepers can release: no one pays them, and no one else books
+            # their event (a booking would release them itself).
+            held = await asyncio.gather(*(api.book(buyers[i % 6], unpaid["id"], 2, items=[(unpaid_standing, 2)])
+                                          for i in range(12)))
+            assert [(a.status, a.body["status"]) for a in held] == [(201, "PENDING")] * 12, held[:2]
+            code, out, err = await storm
+        assert code == 0, (out[-3000:], err[-3000:])
+        summary = json.loads(out)
+        verdicts = {v["name"]: v["status"] for v in summary["invariants"]}
+        assert summary["ok"] is True, summary["invariants"]
+        for name in ("sold_within_capacity", "sold_equals_tickets", "created_are_whole", "created_are_durable", "no_5xx",
+                     "failures_are_sold_out", "every_request_answered", "sold_delta_matches",
+                     "counters_match_states", "bookings_whole", "customer_limit_kept", "webhook_one_effect"):
+            assert verdicts[name] == "pass", (name, summary["invariants"])
+        paid = summary["payments"]
+        assert paid["holds_paid"] == summary["by_status"]["201"] and paid["late"] > 0
+        after = _served(cluster)
+        assert all(after[name] > before.get(name, 0) for name in after), f"a host took no requests: {before} -> {after}"
+
+        # No hold stays PENDING past its deadline: none is left at all, a few seconds on.
+        event_ids = [event["id"], unpaid["id"]]
+
+        async def no_hold_left() -> bool:
+            return not await _rows(cluster.database_url, "SELECT id FROM bookings WHERE event_id = ANY($1::bigint[]) "
+                                   "AND status = 'PENDING'", event_ids)
+
+        await until(no_hold_left, 30, "every hold released or paid")
+        statuses = await _rows(cluster.database_url, "SELECT status, count(*) AS n FROM bookings WHERE event_id = $1 "
+                               "GROUP BY status", unpaid["id"])
+        assert {row["status"]: row["n"] for row in statuses} == {"EXPIRED": 12}
+        held_now = await _rows(cluster.database_url, "SELECT event_id, tickets_held FROM event_sales "
+                               "WHERE event_id = ANY($1::bigint[])", event_ids)
+        assert [row["tickets_held"] for row in held_now] == [0, 0], held_now
+        for event_id in event_ids:
+            assert (await read_db_state(cluster.database_url, event_id)).problems() == []
+
+        # Every message of these bookings is sent: none waits, none failed.
+        async def all_sent() -> bool:
+            rows = await _rows(cluster.database_url, _OUTBOX, event_ids)
+            return all(row["status"] != "pending" for row in rows)
+
+        await until(all_sent, 180, "every message of the storm's bookings sent")
+        outbox = await _rows(cluster.database_url, _OUTBOX, event_ids)
+    assert {row["status"] for row in outbox} == {"sent"}, Counter((row["kind"], row["status"]) for row in outbox)
+    expected = {f"<{row['message_key']}@{MAIL_DOMAIN}>" for row in outbox}
+    by_id: Counter[str] = Counter()
+    for inbox in inboxes.values():
+        by_id.update(inbox.by_message_id())
+    assert {mid: by_id[mid] for mid in expected if by_id[mid] != 1} == {}, "a message lost or sent twice"
+    sent_by = {name: sum(1 for m in inbox.messages if m.message_id in expected) for name, inbox in inboxes.items()}
+    assert all(sent_by.values()), f"a host's sender sent nothing: {sent_by}"
+    # Each unpaid hold was told it expired, once; each CONFIRMED booking got its tickets, once.
+    expired = Counter(row["booking_id"] for row in outbox if row["kind"] == "expired")
+    assert len(expired) >= 12 and set(expired.values()) == {1}
+    confirmed = [row for row in outbox if row["kind"] == "confirmed"]
+    assert set(Counter(row["booking_id"] for row in confirmed).values()) == {1}
+    confirmed_bookings = await _rows(cluster.database_url, "SELECT id FROM bookings WHERE event_id = $1 "
+                                     "AND status = 'CONFIRMED'", event["id"])
+    assert {row["booking_id"] for row in confirmed} == {row["id"] for row in confirmed_bookings} != set()
+    messages = {m.message_id: m for inbox in inboxes.values() for m in inbox.messages}
+    for row in confirmed:
+        message = messages[f"<{row['message_key']}@{MAIL_DOMAIN}>"]
+        assert message.recipients == (row["email"],)
+        assert message.message["Subject"] == "Your tickets for Cluster checkout"
+        pngs = [part for part in message.message.walk() if part.get_content_type() == "image/png"]
+        assert len(pngs) == row["quantity"], "one QR code per ticket"
 
 
 async def test_storm_on_one_hot_event_through_haproxy_and_pgbouncer(cluster: clusters.Cluster) -> None:

@@ -25,7 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.credentials import PASSWORD
-from tests.support.databases import create_pg_database, drop_pg_database, require_postgres
+from tests.support.databases import (
+    create_pg_database,
+    deadlocks_after_others_left,
+    drop_pg_database,
+    require_postgres,
+)
 from tests.support.server import ServerProcess, run_cli
 from tests.support.settings import settings_for
 from ticketing.db import group_commit
@@ -54,27 +59,6 @@ async def _fetch(url: str, query: str, *args: Any) -> Any:
     conn = await asyncpg.connect(url)
     try:
         return await conn.fetch(query, *args)
-    finally:
-        await conn.close()
-
-
-async def _deadlocks_after_others_left(url: str) -> int:
-    """PostgreSQL's deadlock count for this database, once every other session on it is gone.
-
-    A backend adds its deadlocks to pg_stat_database when idle or at exit; waiting until the
-    servers' (or engines') sessions have ended makes the count complete.
-    """
-    conn = await asyncpg.connect(url)
-    try:
-        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        for _ in range(300):
-            if await conn.fetchval(others) == 0:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("other sessions on the test database did not end within 30 s")
-        await conn.execute("SELECT pg_stat_clear_snapshot()")
-        return int(await conn.fetchval("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
     finally:
         await conn.close()
 
@@ -142,7 +126,7 @@ async def test_batches_over_many_events_from_many_processes_never_deadlock(pg_ur
         for server in servers:
             await asyncio.to_thread(server.stop)
     booked = time.monotonic()
-    after = await _deadlocks_after_others_left(pg_url)
+    after = await deadlocks_after_others_left(pg_url)
 
     statuses = {status for status, _, _ in results}
     assert statuses == {201}, f"every booking fits (capacity 10,000 each): {sorted(statuses)}"
@@ -238,11 +222,11 @@ async def _slots(url: str) -> None:
 async def test_opposite_batches_deadlock_only_without_lock_ordering(pg_url, ordered, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(group_commit, "ORDER_BY_LOCK_KEY", ordered)
     await _slots(pg_url)
-    before = await _deadlocks_after_others_left(pg_url)
+    before = await deadlocks_after_others_left(pg_url)
 
     runs = await _opposite_batches(pg_url)
 
-    after = await _deadlocks_after_others_left(pg_url)
+    after = await deadlocks_after_others_left(pg_url)
     counts = await _fetch(pg_url, "SELECT id, n FROM slots ORDER BY id")
     # Whatever happened, each of the four writes was kept exactly once.
     assert [(row["id"], row["n"]) for row in counts] == [(1, 2), (2, 2)]

@@ -9,7 +9,6 @@ import os
 import sqlite3
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ from tests.support.faults import (
     make_admin,
     read_db_state,
 )
-from tests.support.server import TICKETING, ServerProcess, cli_env, free_port
+from tests.support.server import ServerProcess, cli_env, free_port
+from tests.support.storm_cli import payment_event, storm_cli
 from ticketing.storm import Answer, Api, QuantityPlan, Storm, checkout_checks, checks, register_accounts
 from ticketing.storm.checks import Status
 from ticketing.storm.pay import Payment
@@ -368,15 +368,6 @@ class FakeService:
         return web.json_response({"items": items, "total": len(items), "limit": 200, "offset": 0})
 
 
-async def _storm_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        TICKETING, "storm", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 @pytest.fixture
 async def fake_service() -> Any:
     service = FakeService()
@@ -393,7 +384,7 @@ async def test_command_exits_1_on_any_5xx(fake_service: Any, tmp_path: Path) -> 
     _, url = fake_service
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("# one token per line\ntoken-a\n\ntoken-b\n")
-    code, out, err = await _storm_cli("--url", url, "--event-id", "1", "--requests", "50", "--concurrency", "5",
+    code, out, err = await storm_cli("--url", url, "--event-id", "1", "--requests", "50", "--concurrency", "5",
                                       "--token-file", str(tokens), "--json")
     assert code == 1, (out, err)
     summary = json.loads(out)
@@ -407,13 +398,13 @@ async def test_command_exits_1_on_any_5xx(fake_service: Any, tmp_path: Path) -> 
 @pytest.mark.slow  # runs `ticketing storm` as a process
 async def test_command_refuses_bad_usage(fake_service: Any) -> None:
     _, url = fake_service
-    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--quantity", "2", "--quantities", "1-3")
+    code, _, err = await storm_cli("--url", url, "--event-id", "1", "--quantity", "2", "--quantities", "1-3")
     assert code == 2 and "not both" in err
-    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--quantities", "3-1")
+    code, _, err = await storm_cli("--url", url, "--event-id", "1", "--quantities", "3-1")
     assert code == 2 and "low <= high" in err
-    code, _, err = await _storm_cli("--url", url, "--event-id", "7", "--users", "1")
+    code, _, err = await storm_cli("--url", url, "--event-id", "7", "--users", "1")
     assert code == 2 and "event_not_found" in err
-    code, _, err = await _storm_cli("--url", f"http://127.0.0.1:{free_port()}", "--event-id", "1")
+    code, _, err = await storm_cli("--url", f"http://127.0.0.1:{free_port()}", "--event-id", "1")
     assert code == 2 and "no answer" in err
 
 
@@ -421,11 +412,11 @@ async def test_command_refuses_bad_usage(fake_service: Any) -> None:
 async def test_command_refuses_bad_checkout_usage(fake_service: Any) -> None:
     _, url = fake_service
     env = {k: v for k, v in os.environ.items() if k != "TICKETING_PAYMENT_WEBHOOK_SECRET"}
-    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--items", "1:2", "--quantity", "2", env=env)
+    code, _, err = await storm_cli("--url", url, "--event-id", "1", "--items", "1:2", "--quantity", "2", env=env)
     assert code == 2 and "--items names types and quantities" in err
-    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--items", "1:2,1:1", env=env)
+    code, _, err = await storm_cli("--url", url, "--event-id", "1", "--items", "1:2,1:1", env=env)
     assert code == 2 and "distinct" in err
-    code, _, err = await _storm_cli("--url", url, "--event-id", "1", "--pay", env=env)
+    code, _, err = await storm_cli("--url", url, "--event-id", "1", "--pay", env=env)
     assert code == 2 and "--webhook-secret" in err
 
 
@@ -468,7 +459,7 @@ async def _new_event(server: ServerProcess, capacity: int, max_per_booking: int 
 async def test_command_sells_out_and_checks_through_the_admin_api(server: ServerProcess) -> None:
     capacity = 150
     event_id = await _new_event(server, capacity)
-    code, out, err = await _storm_cli(
+    code, out, err = await storm_cli(
         "--url", server.url, "--event-id", str(event_id), "--requests", "400", "--concurrency", "32",
         "--quantities", "1-3", "--seed", "7", "--users", "6",
         "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",
@@ -495,7 +486,7 @@ async def test_command_sells_out_and_checks_through_the_admin_api(server: Server
 async def test_command_without_admin_reports_for_a_person(sqlite_server: ServerProcess) -> None:
     server = sqlite_server
     event_id = await _new_event(server, capacity=60)
-    code, out, err = await _storm_cli(
+    code, out, err = await storm_cli(
         "--url", server.url, "--event-id", str(event_id), "--requests", "120", "--concurrency", "16",
         "--quantity", "1", "--users", "3", env=cli_env(server.database_url),
     )
@@ -517,7 +508,7 @@ async def test_command_finds_a_counter_that_drifted(sqlite_server: ServerProcess
     path = server.database_url.split("///", 1)[1]
     with sqlite3.connect(path) as conn:  # one sold ticket forgotten by the counter
         conn.execute("UPDATE event_sales SET tickets_sold = tickets_sold - 1 WHERE event_id = ?", (event_id,))
-    code, out, err = await _storm_cli(
+    code, out, err = await storm_cli(
         "--url", server.url, "--event-id", str(event_id), "--requests", "60", "--concurrency", "8",
         "--users", "2", "--admin-email", ADMIN_EMAIL, "--admin-password", PASSWORD, "--json",
         env=cli_env(server.database_url),
@@ -545,14 +536,7 @@ def checkout_server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess
 async def _payment_event(server: ServerProcess, capacity: int, front_cap: int, limit: int) -> dict[str, Any]:
     await make_admin(server.database_url)
     async with Api(server.url) as api:
-        answer = await api.request("POST", "/api/v1/events", token=await admin_token(api), json_body={
-            "name": "Storm checkout", "starts_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
-            "capacity": capacity, "checkout": "payment", "per_customer_limit": limit, "max_per_booking": 10,
-            "ticket_types": [{"name": "Front row", "price": "3500.00", "capacity": front_cap},
-                             {"name": "Standing", "price": "1200.00"}, {"name": "Student", "price": "600.00"}],
-        })
-    assert answer.status == 201, answer
-    return dict(answer.body)
+        return await payment_event(api, await admin_token(api), capacity, front_cap, limit)
 
 
 @pytest.mark.slow  # a real `ticketing serve` and `ticketing storm --pay`
@@ -564,7 +548,7 @@ async def test_command_pays_holds_by_webhook_some_late_and_checks_invariants_5_t
     # run out together, the limit lets each buyer hold two bookings; the storm outlasts the holds.
     event = await _payment_event(server, capacity=90, front_cap=30, limit=6)
     front, standing, student = (t["id"] for t in event["ticket_types"])
-    code, out, err = await _storm_cli(
+    code, out, err = await storm_cli(
         "--url", server.url, "--event-id", str(event["id"]), "--requests", "1000", "--concurrency", "16",
         "--items", f"{front}:1,{standing}:1,{student}:1", "--users", "40", "--seed", "3",
         "--pay", "--late-fraction", "0.3", "--deliveries", "3",

@@ -107,3 +107,24 @@ async def wipe(db: Database) -> None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
             ))).scalars().all()
             await conn.execute(text(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE"))
+
+
+async def deadlocks_after_others_left(url: str) -> int:
+    """PostgreSQL's deadlock count for this database, once every other session on it is gone.
+
+    A backend adds its deadlocks to pg_stat_database when idle or at exit; waiting until the
+    servers' (or engines') sessions have ended makes the count complete.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        others = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        for _ in range(300):
+            if await conn.fetchval(others) == 0:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("other sessions on the test database did not end within 30 s")
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        return int(await conn.fetchval("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"))
+    finally:
+        await conn.close()

@@ -88,19 +88,21 @@ class Inbox:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1:``port`` (a free one unless given), started and stopped at will."""
+    """aiosmtpd on ``address``:``port`` (127.0.0.1 and a free port unless given), started and
+    stopped at will. Servers on several addresses may share one inbox."""
 
-    def __init__(self, inbox: Inbox | None = None, port: int | None = None) -> None:
+    def __init__(self, inbox: Inbox | None = None, port: int | None = None, address: str = "127.0.0.1") -> None:
         self.inbox = inbox or Inbox()
         self.port = port or free_port()
+        self.address = address
         self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"smtp://{self.address}:{self.port}"
 
     def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, ready_timeout=10)
+        self._controller = Controller(self.inbox, hostname=self.address, port=self.port, ready_timeout=10)
         self._controller.start()
 
     def stop(self) -> None:
@@ -111,8 +113,8 @@ class SmtpServer:
 
 
 @contextlib.contextmanager
-def smtp_server(inbox: Inbox | None = None, port: int | None = None) -> Iterator[SmtpServer]:
-    server = SmtpServer(inbox, port)
+def smtp_server(inbox: Inbox | None = None, port: int | None = None, address: str = "127.0.0.1") -> Iterator[SmtpServer]:
+    server = SmtpServer(inbox, port, address)
     server.start()
     try:
         yield server

@@ -8,7 +8,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,6 +17,7 @@ from ticketing.config import Settings
 from ticketing.db.engine import WRITE_POOL_SIZE, create_engine
 from ticketing.db.errors import ErrorKind, classify, is_dead_connection
 from ticketing.db.group_commit import MAX_BATCH, BatchRolledBack, GroupCommit, LockKey
+from ticketing.db.pipeline import PgCall, run_many
 from ticketing.domain.errors import ServiceUnavailable
 
 # MAX_BATCH and WRITE_POOL_SIZE live in group_commit.py and engine.py; importable from here as before.
@@ -49,9 +50,9 @@ class Database:
         engine = create_engine(settings)
         # An in-memory SQLite database lives in its one connection: no second pool there.
         in_memory = settings.is_sqlite and settings.sqlite_path is None
-        # The write pool checks a connection before lending it (PostgreSQL): after a database
-        # restart its idle connections are dead, and no read goes through it to find that out.
-        # One round trip per transaction, outside any lock, shared by a whole batch.
+        # The write pool checks a connection that sat idle before lending it (PostgreSQL): after a
+        # database restart its idle connections are dead, and no read goes through it to find
+        # that out. Under load its connections are never idle and nothing is pinged (engine.py).
         write_engine = engine if in_memory else create_engine(
             settings, pool_size=min(WRITE_POOL_SIZE, settings.pool_size), pre_ping=not settings.is_sqlite)
         return cls(engine, retries=settings.contention_retries, group_commit=settings.group_commit,
@@ -210,8 +211,21 @@ class Database:
             return results
 
     async def _pg_batch(self, works: list[Callable[[AsyncConnection], Awaitable[Any]]]) -> list[Any]:
-        # The engine runs in autocommit; the batch opens its own transaction on the driver's
-        # connection, and each work's statement runs inside it.
+        # The engine runs in autocommit. A batch of calls of one statement (bookings) is ONE
+        # round trip, one implicit transaction (pipeline.py). Any other batch opens its own
+        # transaction on the driver's connection, and each work's statement runs inside it.
+        first = works[0]
+        if isinstance(first, PgCall) and all(isinstance(w, PgCall) and w.sql == first.sql for w in works):
+            calls = cast(list[PgCall[Any]], works)
+            async with self.write_engine.connect() as conn:
+                rows = await run_many(conn, calls)
+            # Committed: a failure from here on must not run the batch again.
+            try:
+                if len(rows) != len(calls):
+                    raise RuntimeError(f"{len(calls)} calls answered {len(rows)} rows, not one each")
+                return [call.decode(row) for call, row in zip(calls, rows, strict=True)]
+            except Exception as error:
+                raise _CommitUncertain() from error
         async with self.write_engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw is not None  # a connection checked out of the pool is open

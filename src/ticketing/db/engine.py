@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -42,6 +44,15 @@ def create_private_file(path: Path | None) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+# The write pool pings a connection before lending it only when it has sat idle this long: after a
+# database restart its idle connections are dead, while one given back a moment ago under load was
+# alive then. (SQLAlchemy's pool_pre_ping pinged before every batch: a round trip, two behind a
+# pooler in transaction mode, on the hot path; bench/README.md.) A connection that dies within the
+# second costs the write on it a 503, which clients retry.
+PING_WHEN_IDLE_FOR = 1.0
+_GIVEN_BACK_AT = "ticketing.given_back_at"
+
+
 def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping: bool = False) -> AsyncEngine:
     url = async_url(settings.database_url)
     pool_size = pool_size or settings.pool_size
@@ -66,16 +77,37 @@ def create_engine(settings: Settings, *, pool_size: int | None = None, pre_ping:
     }
     if settings.database_pooler == "transaction":
         connect_args.update(TRANSACTION_POOLER_ARGS)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=settings.pool_timeout,
-        pool_pre_ping=pre_ping,
         # Every statement here is its own transaction: one round trip, no BEGIN/COMMIT.
         isolation_level="AUTOCOMMIT",
         connect_args=connect_args,
     )
+    if pre_ping:
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's documented checkout-event ping, for connections idle PING_WHEN_IDLE_FOR or
+    more: a failed ping raises DisconnectionError, and the pool lends a new connection instead."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _given_back(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_GIVEN_BACK_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _lent(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        given_back = record.info.get(_GIVEN_BACK_AT)
+        if given_back is None or time.monotonic() - given_back < PING_WHEN_IDLE_FOR:
+            return  # just connected, or in use a moment ago
+        try:
+            dbapi_connection.ping()  # the adapter's ping, as pool_pre_ping's
+        except Exception as error:
+            raise DisconnectionError("a pooled connection was dead") from error
 
 
 def _prepare_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

@@ -18,18 +18,19 @@ group-commit batch it joined, with no round trip to the application inside the s
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.app.ports import NewBookingValues
 from ticketing.db import rows
+from ticketing.db.pipeline import PgCall
 from ticketing.db.types import UTCDateTime
 from ticketing.domain.models import Booking, BookingRequest, Buyer
 
@@ -42,12 +43,18 @@ from ticketing.domain.models import Booking, BookingRequest, Buyer
 # within max_per_booking, the event's room, the buyer's per-customer limit, a live session); then
 # the booking (PENDING with its deadline and payment reference on a payment event with a total
 # above zero, else CONFIRMED), its items (in type order: their trigger locks the types in that
-# order) and, when CONFIRMED, its tickets. It returns one row, or none when refused.
-_PG_BOOK = text(
-    "SELECT * FROM ticketing_book(:event_id, :user_id, :caller_id, :session_id, :quantity, "
-    "CAST(:type_ids AS bigint[]), CAST(:quantities AS integer[]), :at, :idempotency_key, :fingerprint, "
-    "CAST(:codes AS text[]), :reference, :hold_seconds)"
-).bindparams(bindparam("at", type_=UTCDateTime())).columns(booking_date=UTCDateTime(), expires_at=UTCDateTime())
+# order) and, when CONFIRMED, its tickets. The function returns one row, or none when refused;
+# the LEFT JOIN makes that one row of NULLs, so that every booking of a pipelined batch answers
+# exactly one row, in order (pipeline.py).
+PG_BOOK = (
+    "SELECT b.* FROM (VALUES (1)) AS one (x) LEFT JOIN LATERAL ticketing_book("
+    ":event_id, :user_id, :caller_id, :session_id, :quantity, CAST(:type_ids AS bigint[]), "
+    "CAST(:quantities AS integer[]), :at, :idempotency_key, :fingerprint, CAST(:codes AS text[]), :reference, "
+    ":hold_seconds) AS b ON true"
+)
+# Its parameters in order, and the statement as asyncpg takes it ($1, $2, ...).
+PG_BOOK_NAMES = tuple(dict.fromkeys(re.findall(r"(?<!:):(\w+)", PG_BOOK)))
+PG_BOOK_SQL = re.sub(r"(?<!:):(\w+)", lambda m: f"${PG_BOOK_NAMES.index(m.group(1)) + 1}", PG_BOOK)
 
 # SQLite: the same steps inside BEGIN IMMEDIATE (one writer: what the first read finds cannot
 # change before the writes), positional, for the driver itself (see insert_booking_sqlite).
@@ -100,13 +107,17 @@ def _params(request: BookingRequest, at: datetime) -> dict[str, object]:
     }
 
 
-async def insert_booking_pg(
-    conn: AsyncConnection, request: BookingRequest, new: NewBookingValues, at: datetime
-) -> Booking | None:
-    """The booking with its items and tickets, or None if refused."""
-    params = {**_params(request, at), "codes": new.codes, "reference": new.reference, "hold_seconds": new.hold_seconds}
-    row = (await conn.execute(_PG_BOOK, params)).mappings().first()
-    if row is None:
+def book_pg(request: BookingRequest, new: NewBookingValues, at: datetime) -> PgCall[Booking | None]:
+    """The booking with its items and tickets, or None if refused: one call of ticketing_book,
+    which Database runs alone or pipelined with the rest of its batch."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # as UTCDateTime takes it
+    values = {**_params(request, aware), "codes": new.codes, "reference": new.reference,
+              "hold_seconds": new.hold_seconds}
+    return PgCall(PG_BOOK_SQL, tuple(values[name] for name in PG_BOOK_NAMES), _booking_pg)
+
+
+def _booking_pg(row: rows.Row) -> Booking | None:
+    if row["id"] is None:  # refused: the LEFT JOIN's row of NULLs
         return None
     items = [
         {"ticket_type_id": type_id, "name": name, "quantity": quantity, "unit_price_minor": price}
