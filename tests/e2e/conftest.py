@@ -139,7 +139,7 @@ class Shop:
 
 
 @contextmanager
-def _shop_server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Shop]:
+def shop_server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Shop]:
     database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e-shop') / 'ticketing.db'}"
     run_cli(database_url, "create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD, "--name", "Door Staff")
     with run_server(database_url, env=env) as url:
@@ -153,7 +153,7 @@ def _shop_server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) 
 @pytest.fixture(scope="session")
 def shop(web_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     """The service with development payments on (its page plays the payment provider)."""
-    with _shop_server(tmp_path_factory, {"TICKETING_DEV_PAYMENTS": "true"}) as server:
+    with shop_server(tmp_path_factory, {"TICKETING_DEV_PAYMENTS": "true"}) as server:
         yield server
 
 
@@ -161,5 +161,5 @@ def shop(web_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sh
 def short_hold_shop(web_app: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     """Every hold lasts SHORT_HOLD_SECONDS (TICKETING_HOLD_SECONDS), to watch one expire."""
     env = {"TICKETING_DEV_PAYMENTS": "true", "TICKETING_HOLD_SECONDS": str(SHORT_HOLD_SECONDS)}
-    with _shop_server(tmp_path_factory, env) as server:
+    with shop_server(tmp_path_factory, env) as server:
         yield server
