@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.api import admin, book, create_event, customer, event_body, in_process_client
 from tests.support.payments import deliver, notice
@@ -523,6 +524,7 @@ async def test_the_webhook_is_unavailable_without_its_secret(make_app, database_
     assert answer.status_code == 503 and answer.json()["code"] == "unavailable"
 
 
+@pytest.mark.slow  # waits for a real one-second hold to expire
 async def test_a_late_payment_takes_the_tickets_again_when_they_are_free(make_app, database_url):
     application = await make_app(database_url=database_url, hold_seconds=1)
     async with in_process_client(application) as c:
@@ -543,6 +545,7 @@ async def test_a_late_payment_takes_the_tickets_again_when_they_are_free(make_ap
         assert shown_event["tickets_sold"] == 2 and shown_event["tickets_held"] == 0
 
 
+@pytest.mark.slow  # waits for a real one-second hold to expire
 async def test_a_late_mark_paid_without_room_is_owed_back(make_app, database_url):
     application = await make_app(database_url=database_url, hold_seconds=1)
     async with in_process_client(application) as c:
@@ -694,6 +697,7 @@ async def test_counters_equal_the_bookings_after_a_mix_of_operations(client, app
     assert sum(Decimal(b["total_amount"]) for b in bookings) > 0
 
 
+@pytest.mark.slow  # waits for a real one-second hold to expire
 async def test_a_late_payment_refused_by_a_type_cap_is_owed_back(make_app, database_url):
     application = await make_app(database_url=database_url, hold_seconds=1)
     async with in_process_client(application) as c:
@@ -710,6 +714,7 @@ async def test_a_late_payment_refused_by_a_type_cap_is_owed_back(make_app, datab
         assert [t["tickets_held"] for t in (await get_event(c, event["id"]))["ticket_types"]] == [2, 0, 0]
 
 
+@pytest.mark.slow  # waits for a real one-second hold to expire
 async def test_a_late_payment_refused_by_the_buyers_limit_is_owed_back(make_app, database_url):
     application = await make_app(database_url=database_url, hold_seconds=1)
     async with in_process_client(application) as c:
@@ -725,6 +730,7 @@ async def test_a_late_payment_refused_by_the_buyers_limit_is_owed_back(make_app,
         assert (await get_event(c, event["id"], buyer))["my_remaining"] == 0
 
 
+@pytest.mark.slow  # waits for a real one-second hold to expire
 async def test_an_expired_hold_is_released_with_no_one_acting(make_app, database_url):
     """The server's sweeper (its lifespan's task) gives the tickets back within 1 s of the deadline."""
     application = await make_app(database_url=database_url, hold_seconds=1, sweep_interval_seconds=0.1)

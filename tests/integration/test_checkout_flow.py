@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.api import admin, customer, event_body, in_process_client
 from tests.support.payments import deliver, notice
@@ -83,6 +84,7 @@ async def test_a_capped_type_and_the_event_are_all_or_nothing(client, app):
     assert unchanged["tickets_held"] == 0
 
 
+@pytest.mark.slow  # waits for a real one-second hold to expire
 async def test_an_expired_hold_gives_its_tickets_back(client, make_app, database_url):
     application = await make_app(database_url=database_url, hold_seconds=1)
     async with in_process_client(application) as c:
