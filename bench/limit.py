@@ -42,14 +42,9 @@ class LimitResult:
         return self.bookings / self.seconds if self.seconds else 0.0
 
 
-def _numbered(sql: str, names: list[str]) -> str:
-    """:name placeholders -> $n for asyncpg (same statement text as the service sends)."""
-    return re.sub(r"(?<!:):(\w+)", lambda m: f"${names.index(m.group(1)) + 1}", sql)
-
-
-# The statement's parameters, in the order they first appear (the hot path's own names).
-_PG_NAMES = list(dict.fromkeys(re.findall(r"(?<!:):(\w+)", hot_path.PG_BOOK)))
-PG_SQL = re.sub(r"CAST\((\$\d+) AS text\[\]\)", r"\1::text[]", _numbered(hot_path.PG_BOOK, _PG_NAMES))
+# The hot path's own statement, as the service sends it, and its parameters in order.
+_PG_NAMES = hot_path.PG_BOOK_NAMES
+PG_SQL = hot_path.PG_BOOK_SQL
 
 
 def _pg_values(event_id: int, user: int, quantity: int) -> list[object]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -39,7 +40,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.dbsetup import PG_ADMIN_URL, PRICE_MINOR, BenchDB, _pg_admin, postgres_available
-from bench.limit import _fingerprint, _numbered
+from bench.limit import _fingerprint
 from ticketing.db.group_commit import MAX_BATCH
 from ticketing.db.migrate import upgrade
 
@@ -113,7 +114,9 @@ _NAMES = ["event_id", "user_id", "quantity", "caller_id", "idempotency_key", "fi
 
 
 def _asyncpg_sql(sql: str) -> str:
-    return _numbered(sql, _NAMES).replace("CAST($8 AS text[])", "$8::text[]")
+    """:name placeholders -> $n in _NAMES' order, for asyncpg."""
+    return re.sub(r"(?<!:):(\w+)", lambda m: f"${_NAMES.index(m.group(1)) + 1}", sql).replace(
+        "CAST($8 AS text[])", "$8::text[]")
 
 
 @dataclass(frozen=True)

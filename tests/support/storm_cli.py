@@ -10,6 +10,14 @@ from typing import Any
 from tests.support.server import TICKETING
 from ticketing.storm import Api
 
+# The checks a storm with --pay must pass (nothing_unsold is skipped there: expired holds give back
+# what refusals saw taken).
+PAY_CHECKS = (
+    "sold_within_capacity", "sold_equals_tickets", "created_are_whole", "created_are_durable", "no_5xx",
+    "failures_are_sold_out", "every_request_answered", "sold_delta_matches",
+    "counters_match_states", "bookings_whole", "customer_limit_kept", "webhook_one_effect",
+)
+
 
 async def storm_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> tuple[int, str, str]:  # noqa: ASYNC109
     """Runs `ticketing storm ARGS`; its exit code, stdout and stderr."""

@@ -114,25 +114,7 @@ class Database:
             return await self._write_alone(work)
 
         async def in_transaction(conn: AsyncConnection) -> T:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None  # a connection checked out of the pool is open
-            await raw.execute("BEGIN")
-            try:
-                result = await work(conn)
-            except BaseException:
-                try:
-                    await raw.execute("ROLLBACK")
-                except BaseException:
-                    await conn.invalidate()
-                raise
-            try:
-                status = await raw.execute("COMMIT")
-            except BaseException as error:
-                await conn.invalidate()
-                raise _CommitUncertain() from error
-            if status != "COMMIT":
-                raise RuntimeError(f"transaction ended in {status}")
-            return result
+            return await _pg_transaction(conn, lambda: work(conn), "transaction")
 
         return await self._write_alone(in_transaction)
 
@@ -227,34 +209,10 @@ class Database:
             except Exception as error:
                 raise _CommitUncertain() from error
         async with self.write_engine.connect() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None  # a connection checked out of the pool is open
-            try:
-                await raw.execute("BEGIN")
-            except BaseException:
-                await conn.invalidate()  # nothing was sent on it that could have been kept
-                raise
-            try:
-                results = [await work(conn) for work in works]
-            except BaseException as error:
-                if isinstance(error, Exception) and classify(error) is not ErrorKind.UNAVAILABLE:
-                    try:
-                        await raw.execute("ROLLBACK")
-                    except BaseException:
-                        await conn.invalidate()
-                else:
-                    # Timed out, cut off or cancelled: a ROLLBACK would wait out another
-                    # timeout; closing the connection ends the transaction just as well.
-                    await conn.invalidate()
-                raise
-            try:
-                status = await raw.execute("COMMIT")
-            except BaseException as error:
-                await conn.invalidate()
-                raise _CommitUncertain() from error
-            if status != "COMMIT":  # the transaction had failed: PostgreSQL rolled it back
-                raise RuntimeError(f"group commit ended in {status}")
-            return results
+            async def each_work() -> list[Any]:
+                return [await work(conn) for work in works]
+
+            return await _pg_transaction(conn, each_work, "group commit")
 
     # Not asyncio.timeout(): that would wait for the cancelled probe to finish cleaning up.
     async def ping(self, timeout: float) -> bool:  # noqa: ASYNC109
@@ -270,6 +228,40 @@ class Database:
             probe.cancel()
             return False
         return not probe.cancelled() and probe.exception() is None
+
+
+async def _pg_transaction(conn: AsyncConnection, run: Callable[[], Awaitable[T]], what: str) -> T:
+    """``run``'s statements as one transaction on the driver's connection of ``conn`` (the engine
+    runs in autocommit): BEGIN, ``run``, COMMIT. On an error ``run``'s work is rolled back and the
+    error raised; a COMMIT whose fate is unknown raises _CommitUncertain."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None  # a connection checked out of the pool is open
+    try:
+        await raw.execute("BEGIN")
+    except BaseException:
+        await conn.invalidate()  # nothing was sent on it that could have been kept
+        raise
+    try:
+        result = await run()
+    except BaseException as error:
+        if isinstance(error, Exception) and classify(error) is not ErrorKind.UNAVAILABLE:
+            try:
+                await raw.execute("ROLLBACK")
+            except BaseException:
+                await conn.invalidate()
+        else:
+            # Timed out, cut off or cancelled: a ROLLBACK would wait out another
+            # timeout; closing the connection ends the transaction just as well.
+            await conn.invalidate()
+        raise
+    try:
+        status = await raw.execute("COMMIT")
+    except BaseException as error:
+        await conn.invalidate()
+        raise _CommitUncertain() from error
+    if status != "COMMIT":  # the transaction had failed: PostgreSQL rolled it back
+        raise RuntimeError(f"{what} ended in {status}")
+    return result
 
 
 @contextmanager
