@@ -19,6 +19,7 @@ import {
   wholeOrNull,
 } from './event-fields';
 import { TicketTypesEditor } from './ticket-types-editor';
+import { TypeFields } from './type-fields';
 
 /**
  * Create an event (no id) or edit one (`admin/events/:id/edit`). Bounds follow the contract.
@@ -28,7 +29,14 @@ import { TicketTypesEditor } from './ticket-types-editor';
  */
 @Component({
   selector: 'app-event-form',
-  imports: [ApiErrorPipe, ReactiveFormsModule, RouterLink, TranslatePipe, TicketTypesEditor],
+  imports: [
+    ApiErrorPipe,
+    ReactiveFormsModule,
+    RouterLink,
+    TranslatePipe,
+    TicketTypesEditor,
+    TypeFields,
+  ],
   templateUrl: './event-form.html',
 })
 export class EventForm implements OnInit {

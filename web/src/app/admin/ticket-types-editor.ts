@@ -9,6 +9,7 @@ import { ApiErrorPipe } from '../i18n/error-message';
 import { LanguageService } from '../i18n/language.service';
 import { MAX_TYPES, TypeGroup, typeGroup, wholeOrNull } from './event-fields';
 import { TicketTypesApi } from './ticket-types-api';
+import { TypeFields } from './type-fields';
 
 interface Row {
   type: TicketType;
@@ -22,7 +23,7 @@ interface Row {
  */
 @Component({
   selector: 'app-ticket-types-editor',
-  imports: [ReactiveFormsModule, TranslatePipe, ApiErrorPipe],
+  imports: [ReactiveFormsModule, TranslatePipe, ApiErrorPipe, TypeFields],
   templateUrl: './ticket-types-editor.html',
 })
 export class TicketTypesEditor {
