@@ -11,10 +11,10 @@ databases: the races checkout.md's invariants 5-8 must survive, each with its CO
 - Cancel racing confirm: every answer 200, every booking CANCELLED and owed its money back.
 
 A control runs each scenario with the guard it tests turned off and must see it break, so each
-test is shown able to catch its race. The payment and release guards are switched off by the
-test-only flags ``payments.CLAIM_AND_LOCK`` and ``repositories.RELEASE_UNDER_LOCK``, set in the
-server processes through a ``sitecustomize`` module on their PYTHONPATH. The capacity and limit
-guards are the database's own (CHECK constraints and the bookings trigger): their controls
+test is shown able to catch its race. The payment and release guards are switched off by
+putting check-then-act versions of those writes (tests/support/checkout_controls.py) in their
+place in the server processes, through a ``sitecustomize`` module on their PYTHONPATH. The
+capacity and limit guards are the database's own (CHECK constraints and the bookings trigger): their controls
 drop them with SQL, leaving the booking statement's own check in its snapshot (check, then act),
 with each write alone (no group commit: the most statements at once) and a 10 ms pause in the
 trigger between check and act. On SQLite that check runs inside BEGIN IMMEDIATE, the one
@@ -40,6 +40,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support import checkout_controls
 from tests.support.credentials import PASSWORD
 from tests.support.databases import drop_pg_database, make_database
 from tests.support.payments import WEBHOOK, notice, signed
@@ -83,18 +84,10 @@ async def run_sql(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
         await conn.close()
 
 
-def control_path(tmp_path: Path, **flags: bool) -> dict[str, str]:
-    """The server environment that turns the named test-only guard flags off (or on) in every
-    server process: a ``sitecustomize`` module, which Python imports at start-up."""
-    lines = []
-    for name, value in flags.items():
-        module, attribute = {"CLAIM_AND_LOCK": ("ticketing.db.payments", "CLAIM_AND_LOCK"),
-                             "RELEASE_UNDER_LOCK": ("ticketing.db.repositories", "RELEASE_UNDER_LOCK")}[name]
-        lines += [f"import {module}", f"{module}.{attribute} = {value!r}"]
-    directory = tmp_path / "control"
-    directory.mkdir(exist_ok=True)
-    (directory / "sitecustomize.py").write_text("\n".join(lines) + "\n")
-    return {"PYTHONPATH": str(directory)}
+def control_env(tmp_path: Path, *controls: str) -> dict[str, str]:
+    """The server environment that puts the named controls (tests/support/checkout_controls.py)
+    in place of the guarded writes in every server process."""
+    return checkout_controls.sitecustomize_env(tmp_path / "control", *controls)
 
 
 @asynccontextmanager
@@ -502,7 +495,7 @@ async def test_confirm_racing_expiry_ends_each_booking_in_one_state(backend: str
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_control_release_by_check_then_act_loses_a_payment(backend: str, tmp_path: Path) -> None:
-    env = {**HOLDS_OF_ONE_SECOND, **control_path(tmp_path, RELEASE_UNDER_LOCK=False)}
+    env = {**HOLDS_OF_ONE_SECOND, **control_env(tmp_path, "release")}
     await must_break(confirm_against_expiry, backend, tmp_path, env=env, rounds=4)
 
 
@@ -513,7 +506,7 @@ async def test_one_webhook_event_delivered_20_times_at_once_has_one_effect(backe
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_control_webhook_without_claim_and_lock(backend: str, tmp_path: Path) -> None:
-    await must_break(webhook_storm, backend, tmp_path, env=control_path(tmp_path, CLAIM_AND_LOCK=False))
+    await must_break(webhook_storm, backend, tmp_path, env=control_env(tmp_path, "pay"))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -523,4 +516,4 @@ async def test_cancel_racing_confirm(backend: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_control_cancel_racing_an_unlocked_confirm(backend: str, tmp_path: Path) -> None:
-    await must_break(cancel_against_confirm, backend, tmp_path, env=control_path(tmp_path, CLAIM_AND_LOCK=False))
+    await must_break(cancel_against_confirm, backend, tmp_path, env=control_env(tmp_path, "pay"))

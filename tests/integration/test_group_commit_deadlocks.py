@@ -220,7 +220,8 @@ async def _slots(url: str) -> None:
 
 @pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "control-unordered"])
 async def test_opposite_batches_deadlock_only_without_lock_ordering(pg_url, ordered, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(group_commit, "ORDER_BY_LOCK_KEY", ordered)
+    if not ordered:  # the control: each batch in arrival order
+        monkeypatch.setattr(group_commit, "_lock_order", list)
     await _slots(pg_url)
     before = await deadlocks_after_others_left(pg_url)
 

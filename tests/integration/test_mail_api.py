@@ -120,7 +120,10 @@ async def test_racing_resend_requests_are_counted_one_after_the_other(client, ap
     if not locked:
         if db.is_sqlite:
             pytest.skip("SQLite runs one writer at a time: there is no lock to take away")
-        monkeypatch.setattr(outbox, "LOCK_REQUESTER", False)
+        async def no_lock(self, conn, user_id):  # type: ignore[no-untyped-def]
+            pass
+
+        monkeypatch.setattr(outbox.SqlOutbox, "_lock_requester", no_lock)
         counted = asyncio.Barrier(2)  # the write pool's two connections, both counted before either inserts
         real = outbox.SqlOutbox._requested_since
 

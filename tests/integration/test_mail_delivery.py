@@ -4,10 +4,12 @@ happens when the server is down, refuses a recipient, or two senders share one o
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.api import admin, book, create_event, customer, unique_email
 from tests.support.credentials import PASSWORD
@@ -26,6 +28,7 @@ from ticketing.db import outbox
 from ticketing.db.database import Database
 from ticketing.mail import sender as sender_module
 from ticketing.mail.sender import MailSender
+from ticketing.mail.smtp import SmtpUnavailable, smtp_session
 
 
 def _sender(app, smtp_url: str, render_in_child: bool = False, **overrides) -> MailSender:
@@ -86,11 +89,39 @@ async def test_the_tickets_arrive_in_the_buyers_language_with_a_qr_code_per_tick
     assert row["status"] == "sent" and email["Message-ID"] == f"<{row['message_key']}@example.com>"
 
 
+async def _claim_then_connect(self: MailSender, stop: asyncio.Event | None = None) -> int:
+    """The control of the outage test: MailSender.send_due claiming its rows before it connects."""
+    if not await self.outbox.any_due():
+        return 0
+    claim = await self.outbox.claim(sender_module.CLAIM_BATCH, self.lease_seconds)
+    try:
+        async with smtp_session(self.server, self.timeout) as smtp:
+            return await self._send_claimed(smtp, claim, stop)
+    except SmtpUnavailable as down:
+        for row in claim.rows:
+            await self._failed(row, claim.token, str(down))
+        raise
+
+
+async def _read_without_claiming(self: outbox.SqlOutbox, limit: int, lease_seconds: float) -> outbox.Claim:
+    """The control of the two-senders test: SqlOutbox.claim reading the due rows and leasing none
+    (check, then act)."""
+    o = outbox.t.mail_outbox.c
+    picked = select(o.id).where(self._due()).order_by(o.next_attempt_at, o.id).limit(limit)
+
+    async def read(conn: AsyncConnection) -> list[outbox.OutboxRow]:
+        found = await conn.execute(select(outbox.t.mail_outbox).where(o.id.in_(picked.scalar_subquery())))
+        return [outbox._row(r) for r in found.mappings()]
+
+    return outbox.Claim(None, await self._read(read), datetime.now(UTC) + timedelta(seconds=lease_seconds))
+
+
 @pytest.mark.parametrize("connect_first", [True, False], ids=["connect-first", "control-claim-first"])
 async def test_smtp_down_messages_wait_then_each_goes_once_when_it_is_back(client, app, connect_first, monkeypatch):
     """The control claims before it connects: the same outage then charges every message attempts
     (and, given long enough, fails them), where they should only wait."""
-    monkeypatch.setattr(sender_module, "CONNECT_BEFORE_CLAIM", connect_first)
+    if not connect_first:
+        monkeypatch.setattr(MailSender, "send_due", _claim_then_connect)
     event = await create_event(client, await admin(client, app))
     _, headers = await customer(client)
     for _ in range(5):
@@ -147,7 +178,8 @@ async def test_a_refused_recipient_is_marked_failed_after_the_retries_and_the_bo
 async def test_two_senders_on_one_outbox_send_each_message_once(client, app, claimed, monkeypatch):
     """Two senders with their own engines (as two hosts), at once, on 40 messages. The control
     turns the claim off (rows read, then sent): the same test then sees messages sent twice."""
-    monkeypatch.setattr(outbox, "CLAIM_BEFORE_SEND", claimed)
+    if not claimed:
+        monkeypatch.setattr(outbox.SqlOutbox, "claim", _read_without_claiming)
     event = await create_event(client, await admin(client, app), capacity=1000)
     _, headers = await customer(client)
     for _ in range(40):

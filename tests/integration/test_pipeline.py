@@ -146,7 +146,8 @@ async def test_pipelined_batches_in_opposite_orders_deadlock_only_without_lock_o
     """Batch A holds seats 1 then 2, batch B 2 then 1, each one pipelined round trip: unordered,
     each leader holds one row and the other's wait closes the cycle (PostgreSQL's deadlock, one
     batch rolled back and run again); ordered, both start on seat 1 and one simply waits."""
-    monkeypatch.setattr(group_commit, "ORDER_BY_LOCK_KEY", ordered)
+    if not ordered:  # the control: each batch in arrival order
+        monkeypatch.setattr(group_commit, "_lock_order", list)
     await _sql(pg_url, "CREATE TABLE seats (id int PRIMARY KEY, n int NOT NULL DEFAULT 0)",
                "INSERT INTO seats (id) VALUES (1), (2)", "CREATE SEQUENCE arrivals", HOLD)
     before = await deadlocks_after_others_left(pg_url)

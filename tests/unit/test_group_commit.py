@@ -189,8 +189,10 @@ async def test_a_batch_runs_its_works_in_lock_key_order() -> None:
     assert store.batches == [[works[2], works[5], works[1], works[4], works[0], works[3]]]
 
 
-async def test_the_test_control_turns_the_ordering_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(group_commit, "ORDER_BY_LOCK_KEY", False)
+async def test_the_test_control_runs_a_batch_in_arrival_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadlock tests' control replaces the ordering with ``list``: the queue then runs each
+    batch in arrival order (what the control relies on to deadlock)."""
+    monkeypatch.setattr(group_commit, "_lock_order", list)
     store = FakeStore()
     queue = GroupCommit(store.run_alone, store.run_batch, max_batch=8)
     works = [writes(i) for i in range(3)]

@@ -42,11 +42,6 @@ RunBatch = Callable[[list[Work]], Awaitable[list[Any]]]
 # against 814 / 769 with 8, and 931/s held over a 30 s run. See bench/README.md.
 MAX_BATCH = {"postgresql": 32, "sqlite": 32}
 
-# TEST CONTROL ONLY: tests/integration/test_group_commit_deadlocks.py turns this off to show
-# that the deadlocks it guards against are real. Nothing else may change it.
-ORDER_BY_LOCK_KEY = True
-
-
 class BatchRolledBack(Exception):
     """Raised by ``run_batch``: the batch failed before COMMIT and nothing of it was kept, so
     each work may safely run again alone, where its own error (sold out, duplicate key, ...) or
@@ -71,10 +66,9 @@ def _lock_order(batch: Sequence[_Pending]) -> list[_Pending]:
     in opposite orders wait for each other: ``deadlock detected`` after deadlock_timeout (1 s)
     and the whole batch runs again. When every batch takes its locks in ascending key order no
     cycle can form. Works without a key lock nothing contended and go first; equal keys keep
-    their arrival order (the sort is stable).
+    their arrival order (the sort is stable). (The deadlock tests replace this function with
+    ``list``, arrival order, as their control.)
     """
-    if not ORDER_BY_LOCK_KEY:
-        return list(batch)
     return sorted(batch, key=lambda pending: (pending.lock_key is not None, pending.lock_key or ()))
 
 

@@ -39,12 +39,6 @@ from ticketing.mail.content import BookingMessage, Item, Kind, TicketLine
 
 T = TypeVar("T")
 
-# The guard of the claim. Tests turn it off (their control) to show that without it two senders
-# send the same message twice: the due rows are then read and sent, not claimed first.
-CLAIM_BEFORE_SEND = True
-# The guard of the resend limit on PostgreSQL (SQLite has one writer): the requester's row is
-# locked before the count. Tests turn it off to show that concurrent requests then pass the limit.
-LOCK_REQUESTER = True
 
 o = t.mail_outbox.c
 _PENDING: ColumnElement[str] = literal_column("'pending'", String)
@@ -127,12 +121,6 @@ class SqlOutbox:
         """Up to ``limit`` due rows, oldest first, each leased to this claim."""
         leased_until = datetime.now(UTC) + timedelta(seconds=lease_seconds)
         picked = select(o.id).where(self._due()).order_by(o.next_attempt_at, o.id).limit(limit)
-        if not CLAIM_BEFORE_SEND:  # the control: read, then send (check, then act)
-            async def read(conn: AsyncConnection) -> list[OutboxRow]:
-                return [_row(r) for r in (await conn.execute(select(t.mail_outbox).where(o.id.in_(picked.scalar_subquery())))
-                                          ).mappings()]
-
-            return Claim(None, await self._read(read), leased_until)
         if not self.db.is_sqlite:
             picked = picked.with_for_update(skip_locked=True)
         token = secrets.token_hex(16)
@@ -284,6 +272,13 @@ class SqlOutbox:
         ).returning(*t.mail_outbox.c)
 
     # -- a buyer's "send my tickets again" -------------------------------------------------------
+    async def _lock_requester(self, conn: AsyncConnection, user_id: int) -> None:
+        """PostgreSQL: the requester's row, locked until the transaction ends, so that concurrent
+        requests of one user count one after the other (the guard of the resend limit; SQLite has
+        one writer). FOR NO KEY UPDATE: it does not wait for, nor block, the key-share locks that
+        inserting the user's bookings takes on the same row."""
+        await conn.execute(select(t.users.c.id).where(t.users.c.id == user_id).with_for_update(key_share=True))
+
     async def _requested_since(self, conn: AsyncConnection, user_id: int, window: timedelta, limit: int) -> list[datetime]:
         """When ``user_id`` asked for copies within ``window`` (the first ``limit``, oldest first)."""
         recent = (
@@ -312,7 +307,6 @@ class SqlOutbox:
         are counted one after the other.
         """
         b = t.bookings.c
-        lock = select(t.users.c.id).where(t.users.c.id == user_id)
         copy = insert(t.mail_outbox).from_select(
             ["kind", "booking_id", "status", "attempts", "next_attempt_at", "message_key", "requested_by", "created_at"],
             select(literal(Kind.CONFIRMED.value), b.id, literal("pending"), literal(0), self._now(),
@@ -321,10 +315,8 @@ class SqlOutbox:
         ).returning(*t.mail_outbox.c)
 
         async def work(conn: AsyncConnection) -> OutboxRow | int | None:
-            if not self.db.is_sqlite and LOCK_REQUESTER:
-                # FOR NO KEY UPDATE: it does not wait for, nor block, the key-share locks that
-                # inserting the user's bookings takes on the same row.
-                await conn.execute(lock.with_for_update(key_share=True))
+            if not self.db.is_sqlite:
+                await self._lock_requester(conn, user_id)
             asked = await self._requested_since(conn, user_id, window, limit)
             if len(asked) >= limit:
                 wait = (asked[0] + window - datetime.now(UTC)).total_seconds()

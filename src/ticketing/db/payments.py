@@ -31,8 +31,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, bindparam, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -45,14 +45,6 @@ from ticketing.domain.models import MAX_TICKETS_PER_BOOKING, BookingStatus
 
 _B = t.bookings.c
 log = logging.getLogger(__name__)
-
-# TEST CONTROL ONLY: tests/integration/test_checkout_races.py turns this off (in the server
-# processes it starts) to show that the races the provider event's key and the booking's row
-# lock guard against are real. Off, a payment claims no provider event id and locks no row: it
-# acts on the booking as a read before its transaction found it (check, then act; see
-# SqlBookings.pay). Nothing else may change it.
-CLAIM_AND_LOCK = True
-
 
 _PG_PAY = text(
     "SELECT booking_id, result_status, replayed FROM ticketing_pay(:provider_event_id, :reference, :booking_id, "
@@ -89,13 +81,13 @@ def locate(payment: Payment) -> Select[Any]:
 
 
 async def record_payment(
-    conn: AsyncConnection, payment: Payment, new_codes: Callable[[int], list[str]], at: datetime, is_sqlite: bool,
-    seen: Row[Any] | None = None,
+    conn: AsyncConnection, payment: Payment, new_codes: Callable[[int], list[str]], at: datetime,
 ) -> PaymentResult:
-    """``seen``: the booking as read before this transaction, by the test control only."""
-    if payment.provider_event_id is not None and CLAIM_AND_LOCK:
+    """The payment on SQLite, inside the caller's BEGIN IMMEDIATE (the one writer's lock: no row
+    lock is needed, nothing can change between a read and a write here)."""
+    if payment.provider_event_id is not None:
         claimed = (await conn.execute(
-            (sqlite.insert if is_sqlite else postgresql.insert)(t.payment_events)
+            sqlite.insert(t.payment_events)
             .values(id=payment.provider_event_id, received_at=at)
             .on_conflict_do_nothing(index_elements=[t.payment_events.c.id])
             .returning(t.payment_events.c.id)
@@ -106,10 +98,7 @@ async def record_payment(
                 .where(t.payment_events.c.id == payment.provider_event_id)
             )).one()
             return PaymentResult(stored.booking_id, BookingStatus(stored.result_status), replayed=True)
-    if CLAIM_AND_LOCK:
-        query = locate(payment) if is_sqlite else locate(payment).with_for_update()
-        seen = (await conn.execute(query)).first()
-    booking = seen
+    booking = (await conn.execute(locate(payment))).first()
     if booking is None:
         raise BookingNotFound()  # rolls back the provider event's row too: nothing recorded
     if payment.amount_minor is not None and (
@@ -118,7 +107,7 @@ async def record_payment(
         raise AmountMismatch()
     status = BookingStatus(booking.status)
     if payment.succeeded:
-        status = await _apply(conn, booking.id, status, booking.payment_status, new_codes, is_sqlite)
+        status = await _apply(conn, booking.id, status, booking.payment_status, new_codes)
     if payment.provider_event_id is not None:
         await conn.execute(
             update(t.payment_events).where(t.payment_events.c.id == payment.provider_event_id)
@@ -129,7 +118,7 @@ async def record_payment(
 
 async def _apply(
     conn: AsyncConnection, booking_id: int, status: BookingStatus, payment_status: str,
-    new_codes: Callable[[int], list[str]], is_sqlite: bool,
+    new_codes: Callable[[int], list[str]],
 ) -> BookingStatus:
     if status is BookingStatus.PENDING and payment_status == "due":
         await _confirm(conn, booking_id, new_codes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -542,12 +541,6 @@ class SqlBookings:
             update(t.bookings).where(b.id.in_(due.scalar_subquery()), b.status == "PENDING")
             .values(status="EXPIRED").returning(b.id)
         )
-        if not RELEASE_UNDER_LOCK:  # the test control: read the holds first, then move them by id
-            unlocked = select(b.id).where(b.event_id == event_id, b.status == "PENDING", b.expires_at <= at).limit(limit)
-            ids = await self.db.read(lambda conn: _all(conn, unlocked))
-            await asyncio.sleep(0.2)  # widens the window between check and act: the control breaks on any machine
-            statement = update(t.bookings).where(b.id.in_(ids)).values(status="EXPIRED").returning(b.id)
-
         async def work(conn: AsyncConnection) -> int:
             return len((await conn.execute(statement)).all())
 
@@ -580,32 +573,14 @@ class SqlBookings:
 
     async def pay(self, payment: Payment, new_codes: Callable[[int], list[str]], at: datetime) -> PaymentResult:
         """Records a payment for a booking in ONE transaction (see payments.record_payment)."""
-        if not self.db.is_sqlite and payments.CLAIM_AND_LOCK:
+        if not self.db.is_sqlite:
             # PostgreSQL: the same transaction as one call of ticketing_pay (migration 0004).
             return await self.db.write(lambda conn: payments.pay_pg(conn, payment, new_codes, at), alone=True)
-        seen = None
-        if not payments.CLAIM_AND_LOCK:  # the test control: the booking read first, outside
-            seen = await self.db.read(lambda conn: _first(conn, payments.locate(payment)))
         return await self.db.transaction(
-            lambda conn: payments.record_payment(conn, payment, new_codes, at, self.db.is_sqlite, seen))
+            lambda conn: payments.record_payment(conn, payment, new_codes, at))
 
 
 _LIVE = ("PENDING", "CONFIRMED")
-
-# TEST CONTROL ONLY: tests/integration/test_checkout_races.py turns this off (in the server
-# processes it starts) to show that confirm-versus-expiry is a real race. Off, a release reads
-# the holds past their deadline first and then moves those rows to EXPIRED by id, whatever their
-# state by then (check, then act), instead of moving them from PENDING under their row locks in
-# one statement. Nothing else may change it.
-RELEASE_UNDER_LOCK = True
-
-
-async def _first(conn: AsyncConnection, query: Any) -> Any:
-    return (await conn.execute(query)).first()
-
-
-async def _all(conn: AsyncConnection, query: Any) -> list[Any]:
-    return list((await conn.execute(query)).scalars().all())
 
 
 def _shown_as(status: BookingStatus, now: datetime) -> Any:

@@ -33,9 +33,6 @@ from ticketing.mail.yielding import Yielding
 
 log = logging.getLogger(__name__)
 
-# The SMTP session is opened before any row is claimed, so a server that is down costs no
-# message an attempt. Tests turn it off (their control) to show what it guards against.
-CONNECT_BEFORE_CLAIM = True
 # Rows claimed at a time: few, so that a sender that dies delays few messages by a lease, and
 # several senders share a burst.
 CLAIM_BATCH = 10
@@ -100,16 +97,9 @@ class MailSender:
         """Sends what is due now; how many were sent. Raises SmtpUnavailable (nothing claimed)."""
         if not await self.outbox.any_due():
             return 0
-        if not CONNECT_BEFORE_CLAIM:  # the tests' control: claim first, then find the server down
-            claim = await self.outbox.claim(CLAIM_BATCH, self.lease_seconds)
-            try:
-                async with smtp_session(self.server, self.timeout) as smtp:
-                    return await self._send_claimed(smtp, claim, stop)
-            except SmtpUnavailable as down:
-                for row in claim.rows:
-                    await self._failed(row, claim.token, str(down))
-                raise
         sent = 0
+        # The SMTP session is opened before any row is claimed, so a server that is down costs no
+        # message an attempt.
         async with smtp_session(self.server, self.timeout) as smtp:
             while smtp.usable and not (stop and stop.is_set()):
                 claim = await self.outbox.claim(CLAIM_BATCH, self.lease_seconds)
