@@ -150,10 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| | direct, 2 workers | direct, 2 workers, no statement caches "
         f"| direct, {args.hosts} workers | HAProxy + PgBouncer, {args.hosts} hosts x 1 worker "
-        f"| direct {args.hosts} workers / direct | cluster / direct |",
-        "|---|---|---|---|---|---|---|",
+        f"| direct {args.hosts} workers / direct | cluster / direct {args.hosts} workers | cluster / direct |",
+        "|---|---|---|---|---|---|---|---|",
         *(f"| {label} | {means[f'direct {what}']:.0f} | {means[f'nocache {what}']:.0f} | {means[f'direct3 {what}']:.0f} "
           f"| {means[f'cluster {what}']:.0f} | {means[f'direct3 {what}'] / means[f'direct {what}']:.2f} "
+          f"| {means[f'cluster {what}'] / means[f'direct3 {what}']:.2f} "
           f"| {means[f'cluster {what}'] / means[f'direct {what}']:.2f} |"
           for label, what in (("one hot event", "one"), ("ten events at once", "ten"))),
         "",
