@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.support.api import admin, book, create_event, customer
 
 
@@ -96,6 +98,20 @@ async def test_booking_requires_authentication(client, app):
     event = await create_event(client, await admin(client, app))
     response = await client.post("/api/v1/bookings", json={"event_id": event["id"], "quantity": 1})
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("headers, body", [
+    ({}, {"event_id": "x"}),
+    ({"Authorization": "Bearer forged.token.here"}, {"event_id": 1, "quantity": 0}),
+    ({"Idempotency-Key": "no spaces allowed"}, {"event_id": 1, "quantity": 1}),
+    ({"Authorization": "Bearer forged.token.here"}, {"event_id": 1, "quantity": 1}),
+], ids=["none-bad-body", "forged-bad-body", "none-bad-key", "forged-good-body"])
+async def test_a_booking_without_a_valid_token_is_401_whatever_its_body(client, headers, body):
+    """The token is judged before the body and the headers (as on every route that needs one): a
+    client that lost its sign-in learns that, not what else is wrong with its request."""
+    response = await client.post("/api/v1/bookings", json=body, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated"), response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 async def test_idempotent_replay_creates_nothing(client, app):

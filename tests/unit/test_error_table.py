@@ -33,12 +33,13 @@ def test_retry_after_comes_from_the_settings() -> None:
     assert (status, body["code"], headers["retry-after"]) == (429, "too_many_requests", "42")
 
 
-def test_a_missing_account_answers_as_not_authenticated_with_the_bearer_challenge() -> None:
+def test_every_401_carries_the_bearer_challenge() -> None:
+    """HTTP requires WWW-Authenticate on every 401; a missing account answers as not_authenticated."""
     for error in (e.NotAuthenticated(), e.UserMissing()):
         status, body, headers = _answer(error)
         assert (status, body["code"], headers["www-authenticate"]) == (401, "not_authenticated", "Bearer")
     status, body, headers = _answer(e.InvalidCredentials())
-    assert (status, body["code"]) == (401, "invalid_credentials") and "www-authenticate" not in headers
+    assert (status, body["code"], headers["www-authenticate"]) == (401, "invalid_credentials", "Bearer")
 
 
 def test_sold_out_carries_what_is_left_and_invalid_input_lists_the_problems() -> None:

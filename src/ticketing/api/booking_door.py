@@ -3,11 +3,12 @@
 Measured (``python -m bench.inprocess``, bench/README.md), FastAPI's per-request machinery
 (routing, dependency solving, body handling) costs a booking about as much CPU as the booking
 itself, and on a 2-core machine CPU is what limits bookings per second. This door, wrapped
-around the app in ``create_app``, parses the ordinary request itself (a bearer token, an absent
-or well-formed ``Idempotency-Key``, a small JSON body that ``BookingIn`` accepts) and hands it
-to ``answer_booking``, the one function the route calls too, so the answer is the same whichever
-way a request comes in. Anything else (no or odd headers, a chunked, large or invalid body) goes
-to the FastAPI app unchanged, with the body replayed, and the route parses and answers it.
+around the app in ``create_app``, parses the ordinary request itself (a valid bearer token, an
+absent or well-formed ``Idempotency-Key``, a small JSON body that ``BookingIn`` accepts) and
+hands it to ``answer_booking``, the one function the route calls too, so the answer is the same
+whichever way a request comes in. Anything else (no, odd or invalid token or headers, a chunked,
+large or invalid body) goes to the FastAPI app unchanged, with the body replayed, and the route
+parses and answers it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ticketing.api.auth import NotAuthenticated
 from ticketing.api.deps import IDEMPOTENCY_KEY_CHARS, IDEMPOTENCY_KEY_MAX
 from ticketing.api.routers.bookings import answer_booking
 from ticketing.api.schemas import BookingIn
@@ -46,14 +48,15 @@ class BookingDoor:
             return
         messages, body = await _read_body(receive)
         try:
+            caller = self.services.tokens.caller(token)
             booking_in = BookingIn.model_validate_json(body) if body is not None else None
-        except ValidationError:
+        except (NotAuthenticated, ValidationError):
             booking_in = None
         if booking_in is None:
             await self.app(scope, _replay(messages, receive), send)
             return
         scope["route"] = self.route  # what the router sets for a matched route (the metrics' label)
-        response = await answer_booking(self.services, token, booking_in, key)
+        response = await answer_booking(self.services, caller, booking_in, key)
         await response(scope, receive, send)
 
 

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from ticketing.api.schemas import MAX_ID
 from ticketing.api.services import Services
 from ticketing.app.ports import Page, Store
-from ticketing.domain.errors import SessionEnded
+from ticketing.domain.errors import InvalidInput, SessionEnded
 from ticketing.domain.models import Caller, User
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -65,7 +65,19 @@ PageDep = Annotated[Page, Depends(_page)]
 # The contract's key: 1..255 visible ASCII characters (the booking fast path checks the same).
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_KEY_CHARS = r"\x21-\x7e"
-IdempotencyKey = Annotated[
+_OneKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=f"^[{IDEMPOTENCY_KEY_CHARS}]+$"),
 ]
+
+
+async def _idempotency_key(request: Request, key: _OneKey = None) -> str | None:
+    # The header parameter reads only the first of several: a second key, which the client meant
+    # for something, would be ignored without a word. Two keys are malformed input instead.
+    if len(request.headers.getlist("Idempotency-Key")) > 1:
+        raise InvalidInput([{"type": "value_error", "loc": ["header", "Idempotency-Key"],
+                             "msg": "Idempotency-Key must be sent at most once"}])
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]

@@ -15,13 +15,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from ticketing import timezones
 from ticketing.domain.models import (
@@ -167,6 +168,26 @@ NewPassword = Annotated[
 T = TypeVar("T")
 
 
+class _NullUnshown:
+    """Leaves ``null`` out of a nullable field's JSON schema, and only that: the schema shows the
+    field as it must be sent (it may be omitted, not sent as null), exactly as ``SkipJsonSchema``
+    did, and the web app's generated types stay the same."""
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The whole nullable's schema, then its null choice dropped: generating only the inner
+        # schema would lose what the inner type's own annotations add (patterns, bounds).
+        shown = dict(handler(schema))
+        choices = [choice for choice in shown.pop("anyOf") if choice != {"type": "null"}]
+        return {**shown, **choices[0]} if len(choices) == 1 else {**shown, "anyOf": choices}
+
+
+# A field that may be left out but not sent as null (the model's validator refuses a null).
+# Validation is a plain "X | None", which pydantic checks as X or null, so one bad value is one
+# error at the field's own location; "X | SkipJsonSchema[None]" was a union of two choices,
+# answered with an error for each, located by pydantic's internal names of the validators.
+Omittable = Annotated[T | None, _NullUnshown()]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -217,8 +238,8 @@ class TicketTypeIn(Strict):
 
 
 class TicketTypePatch(Strict):
-    name: TypeName | SkipJsonSchema[None] = None
-    price: Money | SkipJsonSchema[None] = None
+    name: Omittable[TypeName] = None
+    price: Omittable[Money] = None
     capacity: Capacity | None = None  # null: only the event's capacity bounds the type
 
     @model_validator(mode="after")
@@ -239,14 +260,14 @@ class EventIn(Strict):
     starts_at: Instant
     capacity: Capacity
     # Required without ticket_types; with them, optional and then the lowest type price.
-    price: Money | SkipJsonSchema[None] = None
+    price: Omittable[Money] = None
     currency: Currency | None = None
     max_per_booking: PerBooking = 10
     timezone: Timezone | None = None
     checkout: CheckoutMode = "instant"
     hold_minutes: HoldMinutes = 15
     per_customer_limit: CustomerLimit | None = None
-    ticket_types: Annotated[list[TicketTypeIn], Field(min_length=1, max_length=MAX_TICKET_TYPES)] | SkipJsonSchema[None] = None
+    ticket_types: Omittable[Annotated[list[TicketTypeIn], Field(min_length=1, max_length=MAX_TICKET_TYPES)]] = None
 
     @model_validator(mode="after")
     def _price_of_types(self) -> EventIn:
@@ -263,17 +284,17 @@ _NULLABLE_IN_PATCH = {"description", "venue", "per_customer_limit"}
 
 class EventPatch(Strict):
     # Only description and venue may be null (meaning ""); the schema hides the others' None.
-    name: Name | SkipJsonSchema[None] = None
+    name: Omittable[Name] = None
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     venue: Annotated[Text, StringConstraints(max_length=200)] | None = None
-    starts_at: Instant | SkipJsonSchema[None] = None
-    capacity: Capacity | SkipJsonSchema[None] = None
-    price: Money | SkipJsonSchema[None] = None
-    currency: Currency | SkipJsonSchema[None] = None
-    max_per_booking: PerBooking | SkipJsonSchema[None] = None
-    timezone: Timezone | SkipJsonSchema[None] = None
-    checkout: CheckoutMode | SkipJsonSchema[None] = None
-    hold_minutes: HoldMinutes | SkipJsonSchema[None] = None
+    starts_at: Omittable[Instant] = None
+    capacity: Omittable[Capacity] = None
+    price: Omittable[Money] = None
+    currency: Omittable[Currency] = None
+    max_per_booking: Omittable[PerBooking] = None
+    timezone: Omittable[Timezone] = None
+    checkout: Omittable[CheckoutMode] = None
+    hold_minutes: Omittable[HoldMinutes] = None
     per_customer_limit: CustomerLimit | None = None  # null clears the limit
 
     @model_validator(mode="after")

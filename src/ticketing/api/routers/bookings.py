@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from ticketing.api import metrics
-from ticketing.api.deps import BearerToken, CurrentUser, IdempotencyKey, PageDep, ServicesDep, StoreDep
+from ticketing.api.deps import CallerDep, CurrentUser, IdempotencyKey, PageDep, ServicesDep, StoreDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import BookingIn, BookingOut, DigitsId, ListOut
 from ticketing.api.services import Services
 from ticketing.app import bookings, payments
 from ticketing.app.ports import BookingFilters
 from ticketing.domain import errors as e
-from ticketing.domain.models import BookingStatus, PaymentStatus
+from ticketing.domain.models import BookingStatus, Caller, PaymentStatus
 
 StatusName = Literal["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]
 PaymentStatusName = Literal["none", "due", "paid", "refund_due", "refunded"]
@@ -37,14 +37,17 @@ BOOKING_ERRORS = (
                **documented(*BOOKING_ERRORS)},
 )
 async def book(
-    body: BookingIn, services: ServicesDep, token: BearerToken, idempotency_key: IdempotencyKey = None
+    caller: CallerDep, body: BookingIn, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    return await answer_booking(services, token, body, idempotency_key)
+    # The caller is a dependency, so a request without a valid token is 401 before its body or
+    # headers are validated (422), as on every other route that needs one.
+    return await answer_booking(services, caller, body, idempotency_key)
 
 
-async def answer_booking(services: Services, token: str | None, body: BookingIn, idempotency_key: str | None) -> Response:
-    """The answer to a valid booking request, whichever way it came in: this route, or the
-    booking door in front of the app (api/booking_door.py), which parses the same request faster.
+async def answer_booking(services: Services, caller: Caller, body: BookingIn, idempotency_key: str | None) -> Response:
+    """The answer to a valid booking request from a signed-in caller, whichever way it came in:
+    this route, or the booking door in front of the app (api/booking_door.py), which parses the
+    same request faster.
 
     The caller (account and session) comes from the token alone: no read to book for oneself,
     the booking write itself checks the session. Then the one use case, the outcome counted,
@@ -52,7 +55,7 @@ async def answer_booking(services: Services, token: str | None, body: BookingIn,
     """
     try:
         booking = await bookings.book_tickets(
-            services.store, services.tokens.caller(token), event_id=body.event_id, quantity=body.total(),
+            services.store, caller, event_id=body.event_id, quantity=body.total(),
             items=body.pairs(), user_id=body.user_id, idempotency_key=idempotency_key, now=datetime.now(UTC),
             hold_seconds=services.settings.hold_seconds,
         )
