@@ -140,6 +140,11 @@ async def test_type_capacity_below_its_sold_and_held_is_refused(client, app):
     assert renamed.status_code == 200 and renamed.json()["name"] == "Floor" and renamed.json()["price"] == "1300.00"
     missing = await client.patch(type_url(event, 999999), json={"name": "Ghost"}, headers=boss)
     assert missing.status_code == 404 and missing.json()["code"] == "ticket_type_not_found"
+    # No such event: event_not_found, as DELETE on the same path answers.
+    ghost = {"id": 999999}
+    for answer in (await client.patch(type_url(ghost, standing["id"]), json={"name": "Ghost"}, headers=boss),
+                   await client.delete(type_url(ghost, standing["id"]), headers=boss)):
+        assert (answer.status_code, answer.json()["code"]) == (404, "event_not_found"), answer.text
 
 
 async def test_event_capacity_below_sold_and_held_is_refused(client, app):
@@ -285,6 +290,31 @@ async def test_a_null_per_customer_limit_clears_it(client, app):
     assert (await get_event(client, event["id"]))["my_remaining"] is None  # anonymous
     refused = await hold(client, headers, event, 0, 2)
     assert refused.status_code == 409 and refused.json()["remaining"] == 1
+
+
+async def test_a_limit_below_what_a_buyer_has_booked_is_refused(client, app):
+    """Invariant 7 holds at every moment: lowering the limit under one buyer's PENDING +
+    CONFIRMED quantity is refused with nothing changed; to exactly that quantity it is allowed."""
+    boss = await admin(client, app)
+    event = await payment_event(client, boss, capacity=50, per_customer_limit=6)
+    _, alice = await customer(client)
+    _, bob = await customer(client)
+    paid = await held_booking(client, alice, event, 0, 2)
+    await client.post(f"/api/v1/bookings/{paid['id']}/mark-paid", headers=boss)
+    await held_booking(client, alice, event, 0, 0, 2)  # alice: 2 sold + 2 held
+    await held_booking(client, bob, event, 0, 1)
+    cancelled = await held_booking(client, bob, event, 0, 5)
+    await client.post(f"/api/v1/bookings/{cancelled['id']}/cancel", headers=bob)  # bob: 1 (5 cancelled)
+
+    below = await client.patch(f"/api/v1/events/{event['id']}", json={"per_customer_limit": 3}, headers=boss)
+
+    assert (below.status_code, below.json()["code"]) == (409, "limit_below_booked"), below.text
+    assert "4 tickets" in below.json()["detail"]
+    assert (await get_event(client, event["id"]))["per_customer_limit"] == 6
+    exact = await client.patch(f"/api/v1/events/{event['id']}", json={"per_customer_limit": 4}, headers=boss)
+    assert exact.status_code == 200 and exact.json()["per_customer_limit"] == 4
+    assert (await get_event(client, event["id"], alice))["my_remaining"] == 0
+    assert (await get_event(client, event["id"], bob))["my_remaining"] == 3
 
 
 async def test_box_office_bookings_count_against_the_buyers_limit(client, app):

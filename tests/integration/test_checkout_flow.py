@@ -9,9 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.support.api import admin, customer, event_body, in_process_client
 from tests.support.payments import deliver, notice
+from ticketing.db import tables as t
 
 THREE_TYPES = [
     {"name": "Front row", "price": "3500.00", "capacity": 2},
@@ -160,3 +162,53 @@ async def test_mark_paid_cancel_refund(client, app):
     assert refunded.status_code == 200 and refunded.json()["payment"]["status"] == "refunded"
     event_now = (await client.get(f"/api/v1/events/{event['id']}")).json()
     assert event_now["tickets_sold"] == 0 and event_now["tickets_held"] == 0
+
+
+@pytest.mark.parametrize("released", [False, True], ids=["past-its-deadline", "released-by-a-sweep"])
+async def test_a_late_payment_for_an_expired_hold_its_owner_cancelled_is_owed_back(client, app, released):
+    """The owner cancels a hold whose deadline has passed (still PENDING in its row, or released
+    EXPIRED already): it reads EXPIRED, nothing is due any more, and a payment that still arrives
+    is owed back instead of confirming what its owner cancelled."""
+    boss = await admin(client, app)
+    event = await payment_event(client, boss)
+    _, headers = await customer(client)
+    booking = (await hold(client, headers, event, 0, 1)).json()
+    past = datetime.now(UTC) - timedelta(seconds=5)
+    services = app.state.services
+    await services.db.transaction(lambda conn: conn.execute(
+        update(t.bookings).where(t.bookings.c.id == booking["id"]).values(expires_at=past)))
+    if released:
+        assert await services.store.bookings.release_expired(event["id"], datetime.now(UTC), 10) == 1
+
+    cancelled = await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["payment"]["status"]) == ("EXPIRED", "none")
+    late = await deliver(client, notice(booking))
+    assert (late.status_code, late.json()["status"]) == (200, "EXPIRED"), late.text
+    now = (await client.get(f"/api/v1/bookings/{booking['id']}", headers=headers)).json()
+    assert (now["status"], now["payment"]["status"], now["tickets"]) == ("EXPIRED", "refund_due", [])
+    after = (await client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (after["tickets_sold"], after["tickets_held"]) == (0, 0)
+
+
+async def test_money_paid_again_after_a_refund_is_owed_back(client, app):
+    """A cancelled booking refunded and then paid again (a provider's late or duplicate charge,
+    under a new event id): the new money is owed back, not lost; the booking stays CANCELLED."""
+    boss = await admin(client, app)
+    event = await payment_event(client, boss)
+    _, headers = await customer(client)
+    booking = (await hold(client, headers, event, 0, 1)).json()
+    assert (await deliver(client, notice(booking))).json()["status"] == "CONFIRMED"
+    assert (await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)).status_code == 200
+    refunded = await client.post(f"/api/v1/bookings/{booking['id']}/mark-refunded", headers=boss)
+    assert refunded.json()["payment"]["status"] == "refunded"
+
+    again = await deliver(client, notice(booking))
+
+    assert (again.status_code, again.json()["status"]) == (200, "CANCELLED"), again.text
+    now = (await client.get(f"/api/v1/bookings/{booking['id']}", headers=headers)).json()
+    assert (now["status"], now["payment"]["status"]) == ("CANCELLED", "refund_due")
+    # Refunded again, it is settled; a third charge would be owed back the same way.
+    assert (await client.post(f"/api/v1/bookings/{booking['id']}/mark-refunded", headers=boss)).json()[
+        "payment"]["status"] == "refunded"

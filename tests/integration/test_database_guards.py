@@ -31,8 +31,8 @@ async def _seed(conn: AsyncConnection, capacity: int | None = 5) -> int:
         "VALUES (1, 'raw@example.com', 'Raw', 'customer', 'x', '2026-01-01 00:00:00')"
     ))
     await conn.execute(text(
-        "INSERT INTO events (id, name, description, venue, starts_at, price_minor, currency, max_per_booking) "
-        "VALUES (1, 'Raw', '', '', '2030-01-01 00:00:00', 100, 'THB', 10)"
+        "INSERT INTO events (id, name, description, venue, starts_at, price_minor, currency, max_per_booking, checkout) "
+        "VALUES (1, 'Raw', '', '', '2030-01-01 00:00:00', 100, 'THB', 10, 'payment')"
     ))
     if capacity is not None:
         await conn.execute(text(
@@ -46,13 +46,15 @@ async def _seed(conn: AsyncConnection, capacity: int | None = 5) -> int:
 
 
 async def _insert_booking(conn: AsyncConnection, quantity: int, status: str = "CONFIRMED", type_id: int = 1) -> int:
-    """A booking and its one item, as the service writes them (the item moves its type's counters)."""
+    """A booking and its one item, as the service writes them on event 1, a payment event (the
+    item moves its type's counters): a hold has a total to pay, a free booking is CONFIRMED at
+    once (on PostgreSQL the bookings trigger refuses a mode the event's checkout does not give)."""
     pending = status == "PENDING"
     expires = "'2030-01-01 00:00:00'" if pending else "NULL"
     result = await conn.execute(text(
         "INSERT INTO bookings (user_id, event_id, quantity, total_minor, status, booking_date, created_by, currency, "
-        f"expires_at) VALUES (1, 1, :quantity, 0, :status, '2026-01-01 00:00:00', 1, 'THB', {expires}) RETURNING id"
-    ), {"quantity": quantity, "status": status})
+        f"expires_at) VALUES (1, 1, :quantity, :total, :status, '2026-01-01 00:00:00', 1, 'THB', {expires}) RETURNING id"
+    ), {"quantity": quantity, "total": 100 * quantity if pending else 0, "status": status})
     booking = int(result.scalar_one())
     await conn.execute(text(
         "INSERT INTO booking_items (booking_id, ticket_type_id, quantity, unit_price_minor) VALUES (:b, :t, :q, 0)"

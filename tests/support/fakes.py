@@ -150,8 +150,8 @@ class FakeEvents:
         event = self.rows.get(event_id)
         if event is None:
             raise EventNotFound()
-        if changes.get("capacity", event.capacity) < event.tickets_sold:
-            raise CapacityBelowSold(event.tickets_sold)
+        if changes.get("capacity", event.capacity) < event.tickets_sold + event.tickets_held:
+            raise CapacityBelowSold(event.tickets_sold + event.tickets_held)
         self.rows[event_id] = replace(event, **changes)
         return self.rows[event_id]
 

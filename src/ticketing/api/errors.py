@@ -53,11 +53,12 @@ ERRORS: dict[type[e.DomainError], Answer] = {
     e.TicketTypeLimit: Answer(409, "ticket_type_limit", "the event has 20 ticket types already"),
     e.TicketTypeInUse: Answer(409, "ticket_type_in_use", "the type is named by bookings, or is the event's last"),
     e.CheckoutLocked: Answer(409, "checkout_locked", "checkout cannot change once the event has bookings"),
+    e.LimitBelowBooked: Answer(409, "limit_below_booked", "a buyer has booked more than this per-customer limit"),
     e.AmountMismatch: Answer(409, "amount_mismatch", "the payment's amount or currency is not the booking's; nothing changed"),
     e.PaymentConflict: Answer(409, "payment_conflict", "the booking's payment state does not allow this"),
     e.EmailTaken: Answer(409, "email_taken", "an account with this email exists"),
     mail_errors.BookingNotConfirmed: Answer(409, "booking_not_confirmed", "only a CONFIRMED booking's tickets can be sent"),
-    e.CapacityBelowSold: Answer(409, "capacity_below_sold", "capacity below the tickets already sold"),
+    e.CapacityBelowSold: Answer(409, "capacity_below_sold", "capacity below the tickets already sold or held"),
     e.AlreadyCheckedIn: Answer(409, "already_checked_in", "the ticket was checked in before"),
     e.TicketVoid: Answer(409, "ticket_void", "the ticket's booking was cancelled"),
     e.RequestInProgress: Answer(409, "request_in_progress", "a request with this Idempotency-Key is running; retry"),
@@ -102,7 +103,7 @@ def documented(*errors: type[e.DomainError], common: bool = True) -> dict[int | 
             "description": "; ".join(f"{ERRORS[g].code}: {ERRORS[g].description}" for g in group),
         }
         headers: dict[str, Any] = {}
-        if all(issubclass(g, e.NotAuthenticated) for g in group):
+        if status == 401:
             headers["WWW-Authenticate"] = _BEARER_DOC
         if status in (429, 503):
             headers["Retry-After"] = _RETRY_AFTER_DOC
@@ -136,7 +137,8 @@ class ErrorAnswers:
         found = answer_for(error)
         extra: dict[str, object] = {}
         headers: dict[str, str] = {}
-        if isinstance(error, e.NotAuthenticated):
+        if found.status == 401:
+            # HTTP requires a challenge on every 401 (RFC 9110, 15.5.2), a wrong password's too.
             headers.update(_BEARER)
         if isinstance(error, e.TicketsSoldOut):
             extra["available"] = error.available

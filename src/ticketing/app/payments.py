@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from ticketing.app.ports import Payment, PaymentResult, Store
 from ticketing.domain.errors import BookingNotFound, Forbidden, InvalidSignature, PaymentConflict
-from ticketing.domain.models import Booking, User, new_ticket_code, to_minor
+from ticketing.domain.models import Booking, BookingStatus, User, new_ticket_code, to_minor
 
 # A signature whose timestamp is further than this from now is refused (either way: clocks drift).
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -71,7 +71,22 @@ async def receive_provider_event(store: Store, event: ProviderEvent, now: dateti
         succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=to_minor(event.amount),
         currency=event.currency, provider_event_id=event.id,
     )
-    return await store.bookings.pay(payment, _codes, now)
+    return await _as_seen(store, await store.bookings.pay(payment, _codes, now), now)
+
+
+async def _as_seen(store: Store, result: PaymentResult, now: datetime) -> PaymentResult:
+    """The result as reads show it at ``now``: a PENDING hold past its deadline is EXPIRED
+    (checkout.md), even while the sweeper has not released it yet.
+
+    The payment records the booking's stored status, so only a PENDING result can be stale, and
+    only by its deadline passing: a replay whose booking was paid or cancelled since still answers
+    the first result, as the contract says."""
+    if result.status is not BookingStatus.PENDING:
+        return result
+    booking = await store.bookings.get(result.booking_id)
+    if booking is None or booking.as_seen(now).status is not BookingStatus.EXPIRED:
+        return result
+    return replace(result, status=BookingStatus.EXPIRED)
 
 
 async def mark_paid(store: Store, caller: User, booking_id: int, now: datetime) -> Booking:

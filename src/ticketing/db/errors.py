@@ -59,6 +59,19 @@ def is_foreign_key_violation(error: BaseException) -> bool:
     return _sqlstate(error) == "23503" or "FOREIGN KEY constraint failed" in str(error.orig)
 
 
+def foreign_key_names_user(error: BaseException) -> bool:
+    """A foreign-key violation naming a user column (the account is gone), as opposed to one
+    naming the event or a ticket type (deleted while the statement ran). PostgreSQL names the
+    constraint (``bookings_user_id_fkey``); SQLite names none, and runs one writer, so nothing
+    can be deleted under its statement: there it is always the user."""
+    orig = getattr(error, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if isinstance(name, str):
+            return "user_id" in name or "created_by" in name
+    return True
+
+
 def is_unavailable(error: BaseException) -> bool:
     """The database cannot be reached, went away, or is too busy to answer in time."""
     if isinstance(error, (sa_exc.TimeoutError, asyncio.TimeoutError, TimeoutError, OSError)):

@@ -1,7 +1,7 @@
 """A payment recorded against a booking: the provider's webhook and the admin's mark-paid.
 
-On PostgreSQL the whole transaction is one call of the function ``ticketing_pay`` (migration
-0004; ``pay_pg``): one round trip, and the event's row locked only until its COMMIT. On SQLite
+On PostgreSQL the whole transaction is one call of the function ``ticketing_pay`` (migrations
+0004 and 0006; ``pay_pg``): one round trip, and the event's row locked only until its COMMIT. On SQLite
 ``record_payment`` runs the same steps inside BEGIN IMMEDIATE. What both do:
 
 ONE transaction per payment, alone (never in a group-commit batch), taking its locks in the
@@ -17,7 +17,10 @@ event's sales row, the buyer's usage row and the types by id.
 - An EXPIRED booking is confirmed only if its tickets can be taken again now: the confirmation
   runs under a savepoint, and when a guard refuses (event capacity, a type's cap, the buyer's
   limit) it is undone and the booking stays EXPIRED with ``refund_due``.
-- A payment for a CANCELLED booking is never lost: the booking is marked ``refund_due``.
+- A payment for a CANCELLED booking is never lost: the booking is marked ``refund_due``; so is
+  an expired hold its owner cancelled (EXPIRED with nothing due), and a CANCELLED or EXPIRED one
+  paid again after its refund (migration 0006). A payment for a booking
+  that is owed a refund already is kept in ``payment_events`` and logged as a warning.
 - A booking that is paid already stays as it is (a repeated mark-paid changes nothing). A second
   provider event paying it is kept in ``payment_events`` with the booking's id and logged as a
   warning for reconciliation: marking a CONFIRMED booking ``refund_due`` would let a refund leave
@@ -140,8 +143,14 @@ async def _apply(
         await _set_payment(conn, booking_id, "paid")  # an instant booking paid at the box office
     elif status is BookingStatus.CONFIRMED and payment_status == "paid":
         log.warning("booking %d is paid already: this payment changed nothing (reconcile it)", booking_id)
-    elif status is BookingStatus.CANCELLED and payment_status in ("none", "due"):
+    elif (status is BookingStatus.CANCELLED and payment_status in ("none", "due", "refunded")) or (
+        status is BookingStatus.EXPIRED and payment_status in ("none", "refunded")
+    ):
+        # Cancelled, an expired hold its owner cancelled (nothing due), or paid again after its
+        # refund: the money is owed back.
         await _set_payment(conn, booking_id, "refund_due")
+    elif payment_status == "refund_due":
+        log.warning("booking %d is owed a refund already: this payment is owed back too (reconcile it)", booking_id)
     return status
 
 

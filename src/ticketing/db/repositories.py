@@ -25,13 +25,19 @@ from ticketing.app.ports import (
 from ticketing.db import hot_path, payments, rows
 from ticketing.db import tables as t
 from ticketing.db.database import Database
-from ticketing.db.errors import is_capacity_refusal, is_foreign_key_violation, is_unique_violation
+from ticketing.db.errors import (
+    foreign_key_names_user,
+    is_capacity_refusal,
+    is_foreign_key_violation,
+    is_unique_violation,
+)
 from ticketing.db.types import UTCDateTime
 from ticketing.domain.errors import (
     CapacityBelowSold,
     CheckoutLocked,
     EmailTaken,
     EventNotFound,
+    LimitBelowBooked,
     TicketTypeInUse,
     TicketTypeLimit,
     TicketTypeNotFound,
@@ -248,6 +254,17 @@ async def _event(conn: AsyncConnection, event_id: int) -> Event | None:
     return found[0] if found else None
 
 
+def _most_booked_by_one_buyer(event_id: int) -> Any:
+    """The largest PENDING + CONFIRMED quantity of one user for the event (None: no bookings)."""
+    b = t.bookings.c
+    per_buyer = (
+        select(func.sum(b.quantity).label("booked"))
+        .where(b.event_id == event_id, b.status.in_(_LIVE))
+        .group_by(b.user_id).subquery()
+    )
+    return select(func.max(per_buyer.c.booked))
+
+
 async def _lock_sales(conn: AsyncConnection, event_id: int, is_sqlite: bool) -> None:
     """Locks the event's sales row, the lock every booking of the event takes first (in its
     trigger): whoever holds it sees every committed booking of the event and no other is half
@@ -345,6 +362,12 @@ class SqlEvents:
                     await conn.execute(booked)
                 ).first() is not None:
                     raise CheckoutLocked()
+            if limit is not None:
+                # Under the sales row's lock no booking of the event moves: the most one buyer
+                # holds and bought is final here, and must fit the new limit (invariant 7).
+                most = (await conn.execute(_most_booked_by_one_buyer(event_id))).scalar()
+                if most is not None and most > limit:
+                    raise LimitBelowBooked(int(most))
             if limit_changed:  # its trigger rebuilds the buyers' usage rows from the bookings
                 await conn.execute(update(t.event_sales).where(sales.event_id == event_id)
                                    .values(per_customer_limit=limit))
@@ -407,8 +430,17 @@ class SqlTicketTypes:
             return changed
         current = await self.get(event_id, type_id)
         if current is None:
-            raise TicketTypeNotFound()
+            # As DELETE on the same path answers: no event, then no type of it.
+            raise TicketTypeNotFound() if await self._event_exists(event_id) else EventNotFound()
         raise CapacityBelowSold(current.tickets_sold + current.tickets_held)
+
+    async def _event_exists(self, event_id: int) -> bool:
+        query = select(t.events.c.id).where(t.events.c.id == event_id)
+
+        async def work(conn: AsyncConnection) -> bool:
+            return (await conn.execute(query)).first() is not None
+
+        return await self.db.read(work)
 
     async def get(self, event_id: int, type_id: int) -> TicketType | None:
         query = select(t.ticket_types).where(t.ticket_types.c.id == type_id, t.ticket_types.c.event_id == event_id)
@@ -453,8 +485,11 @@ class SqlBookings:
                 raise BookingRefused() from None
             if is_unique_violation(error, "idempotency"):
                 raise DuplicateIdempotencyKey() from None
-            if is_foreign_key_violation(error):  # the event row was read by the statement itself
-                raise UserMissing() from None
+            if is_foreign_key_violation(error):
+                if foreign_key_names_user(error):  # the account is gone
+                    raise UserMissing() from None
+                # The event or a type was deleted while the statement ran: the use case reads why.
+                raise BookingRefused() from None
             raise
         if booking is None:
             raise BookingRefused()
@@ -502,16 +537,19 @@ class SqlBookings:
     async def cancel(self, booking: Booking, at: datetime) -> Booking:
         # The status change is the whole write: the database's triggers release the capacity (and
         # the buyer's usage) and void the tickets. A hold past its deadline is released as
-        # EXPIRED, not cancelled; a paid booking is owed its money back. Nothing else changes.
+        # EXPIRED, not cancelled (as every read shows it), and an expired hold stays EXPIRED; a
+        # paid booking is owed its money back. A hold's payment is no longer due: a payment that
+        # still comes for it is owed back (payments), it does not confirm what its owner cancelled.
         b = t.bookings.c
         statement = (
             update(t.bookings)
-            .where(b.id == booking.id, b.status.in_(_LIVE))
+            .where(b.id == booking.id, or_(b.status.in_(_LIVE), and_(b.status == "EXPIRED", b.payment_status == "due")))
             .values(
-                status=case((and_(b.status == "PENDING", b.expires_at <= at), "EXPIRED"), else_="CANCELLED"),
+                status=case((b.status == "EXPIRED", "EXPIRED"),
+                            (and_(b.status == "PENDING", b.expires_at <= at), "EXPIRED"), else_="CANCELLED"),
                 payment_status=case(
                     (b.payment_status == "paid", "refund_due"),
-                    (and_(b.status == "PENDING", b.expires_at > at), "none"),
+                    (b.payment_status == "due", "none"),
                     else_=b.payment_status,
                 ),
             )
@@ -574,7 +612,7 @@ class SqlBookings:
     async def pay(self, payment: Payment, new_codes: Callable[[int], list[str]], at: datetime) -> PaymentResult:
         """Records a payment for a booking in ONE transaction (see payments.record_payment)."""
         if not self.db.is_sqlite:
-            # PostgreSQL: the same transaction as one call of ticketing_pay (migration 0004).
+            # PostgreSQL: the same transaction as one call of ticketing_pay (migrations 0004 and 0006).
             return await self.db.write(lambda conn: payments.pay_pg(conn, payment, new_codes, at), alone=True)
         return await self.db.transaction(
             lambda conn: payments.record_payment(conn, payment, new_codes, at))

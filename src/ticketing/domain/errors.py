@@ -126,6 +126,15 @@ class CheckoutLocked(DomainError):
     message = "Checkout cannot change once the event has bookings."
 
 
+class LimitBelowBooked(DomainError):
+    """A per-customer limit below what one buyer holds or bought already (checkout.md, invariant 7:
+    their PENDING and CONFIRMED quantities never exceed it)."""
+
+    def __init__(self, booked: int) -> None:
+        super().__init__(f"The per-customer limit cannot be lower than the {booked} tickets one buyer has booked.")
+        self.booked = booked
+
+
 class InvalidSignature(DomainError):
     message = "Missing, invalid or stale Ticketing-Signature."
 
@@ -139,9 +148,12 @@ class PaymentConflict(DomainError):
 
 
 class CapacityBelowSold(DomainError):
-    def __init__(self, tickets_sold: int) -> None:
-        super().__init__(f"Capacity cannot be lower than the {tickets_sold} tickets already sold.")
-        self.tickets_sold = tickets_sold
+    """A capacity below what is taken: tickets sold plus tickets held by PENDING bookings, which
+    are promised to their buyers until they pay or their hold ends."""
+
+    def __init__(self, taken: int) -> None:
+        super().__init__(f"Capacity cannot be lower than the {taken} tickets already sold or held.")
+        self.taken = taken
 
 
 class AlreadyCheckedIn(DomainError):

@@ -72,7 +72,8 @@ async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) 
 
 @router.patch(
     "/{event_id}", response_model=EventOut,
-    responses=documented(*_ADMIN_ERRORS, e.EventNotFound, e.CapacityBelowSold, e.CheckoutLocked, e.TicketTypeRequired),
+    responses=documented(*_ADMIN_ERRORS, e.EventNotFound, e.CapacityBelowSold, e.CheckoutLocked, e.LimitBelowBooked,
+                         e.TicketTypeRequired),
 )
 async def update_event(event_id: EventId, body: EventPatch, user: CurrentUser, store: StoreDep) -> EventOut:
     return EventOut.of(await events.update_event(store, user, event_id, body.changes()))

@@ -1301,6 +1301,7 @@ export interface operations {
             /** @description invalid_credentials: wrong email or password */
             401: {
                 headers: {
+                    "WWW-Authenticate": "Bearer";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2280,7 +2281,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description capacity_below_sold: capacity below the tickets already sold; checkout_locked: checkout cannot change once the event has bookings */
+            /** @description capacity_below_sold: capacity below the tickets already sold or held; checkout_locked: checkout cannot change once the event has bookings; limit_below_booked: a buyer has booked more than this per-customer limit */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2552,7 +2553,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description capacity_below_sold: capacity below the tickets already sold */
+            /** @description capacity_below_sold: capacity below the tickets already sold or held */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2926,6 +2927,7 @@ export interface operations {
             /** @description not_authenticated: missing, malformed, expired or forged token; invalid_credentials: wrong email or password */
             401: {
                 headers: {
+                    "WWW-Authenticate": "Bearer";
                     [name: string]: unknown;
                 };
                 content: {

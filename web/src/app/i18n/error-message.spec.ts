@@ -49,6 +49,16 @@ describe('API error messages', () => {
     );
   });
 
+  it('explains a per-customer limit below what a buyer booked in both languages', async () => {
+    expect(errorMessage(translate, error('limit_below_booked'))).toContain(
+      'one buyer has already booked',
+    );
+    await firstValueFrom(translate.use('th'));
+    expect(errorMessage(translate, error('limit_below_booked'))).toBe(
+      'จำนวนสูงสุดต่อคนต้องไม่น้อยกว่าจำนวนตั๋วที่ผู้ซื้อรายหนึ่งจองไว้แล้ว',
+    );
+  });
+
   it('falls back to the contract’s detail in English, and translates it in Thai', async () => {
     expect(errorMessage(translate, error('sales_closed'))).toBe(
       "the contract's sales_closed message",
