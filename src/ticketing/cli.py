@@ -26,10 +26,13 @@ app = typer.Typer(help="Event ticket booking that never oversells.", no_args_is_
                   pretty_exceptions_enable=False)
 
 
-def _settings() -> Settings:
+def _settings(*, signs: bool = True) -> Settings:
+    """The settings, or one line on stderr and exit status 2 when one is wrong (no traceback).
+    ``signs``: the command issues or checks tokens, so it needs the signing key."""
     try:
         settings = Settings()  # a ConfigError from a setting's own check (the default time zone)
-        settings.signing_key()  # fails fast on PostgreSQL without a key; creates SQLite's once
+        if signs:
+            settings.signing_key()  # fails fast on PostgreSQL without a key; creates SQLite's once
     except ConfigError as error:
         typer.echo(f"ticketing: {error}", err=True)
         raise typer.Exit(2) from None
@@ -45,7 +48,7 @@ def _migrate(settings: Settings) -> None:
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations and exit."""
-    _migrate(Settings())
+    _migrate(_settings(signs=False))
     typer.echo("database is up to date")
 
 
@@ -124,7 +127,7 @@ async def _with_store(work: Callable[[Store, PasswordHasher], Awaitable[T]]) -> 
     from ticketing.db.database import Database
     from ticketing.db.repositories import SqlStore
 
-    settings = Settings()
+    settings = _settings(signs=False)
     db = Database.from_settings(settings)
     try:
         return await work(SqlStore(db), Argon2Passwords.from_settings(settings))
@@ -136,21 +139,26 @@ async def _with_store(work: Callable[[Store, PasswordHasher], Awaitable[T]]) -> 
 def create_admin(
     email: Annotated[str, typer.Option(help="The admin's email.")],
     password: Annotated[str, typer.Option(help="At least 8 characters.")],
-    name: Annotated[str, typer.Option(help="Display name.")] = "Admin",
+    name: Annotated[str | None, typer.Option(
+        help="Display name (a new account: default Admin; a promoted one keeps its own unless given).")] = None,
 ) -> None:
     """Create an admin account, or promote the account with this email and reset its password
     (which signs it out everywhere: every token issued before answers 401)."""
+    from ticketing.api.schemas import normalised_email
     from ticketing.app import accounts
     from ticketing.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, acceptable_password
 
     try:
+        email = normalised_email(email)  # the same rule as sign-up
+        if name is not None and not name.strip():
+            raise ValueError("the name must not be blank")
         if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
             raise ValueError(f"the password must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters")
         acceptable_password(password)  # the same rule as sign-up and password change
     except ValueError as problem:
         typer.echo(f"ticketing: {problem}", err=True)
         raise typer.Exit(2) from None
-    _migrate(Settings())
+    _migrate(_settings(signs=False))
     user = asyncio.run(_with_store(lambda store, hasher: accounts.create_admin(
         store, hasher, email=email, password=password, name=name, now=datetime.now(UTC))))
     typer.echo(f"admin {user.email} (id {user.id}) is ready")
@@ -183,7 +191,7 @@ def demo(
         typer.echo(f"ticketing: --url must be an http(s) URL like {DEMO_DEFAULT_URL}, not {url!r}", err=True)
         raise typer.Exit(2)
     base = url.rstrip("/")
-    settings = Settings()
+    settings = _settings()
     _migrate(settings)
     soon = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
     zone = "Asia/Bangkok"

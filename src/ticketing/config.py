@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from email.utils import parseaddr
 from functools import cached_property
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -64,6 +65,15 @@ def _smtp_url(url: SecretStr | None) -> SecretStr | None:
     except ValueError as problem:
         raise ConfigError(f"TICKETING_SMTP_URL: {problem}") from None
     return url
+
+
+def _mail_from(value: str) -> str:
+    # Checked at start, as the SMTP URL: the From address's domain names every Message-ID, so a
+    # value that is no address would send mail from nowhere under IDs like <key@not>.
+    local, _, domain = parseaddr(value)[1].rpartition("@")
+    if not local or not domain or ("." not in domain and domain != "localhost"):
+        raise ConfigError(f"TICKETING_MAIL_FROM: {value!r} is not an address like 'Tickets <tickets@example.com>'")
+    return value
 
 
 class Settings(BaseSettings):
@@ -143,7 +153,7 @@ class Settings(BaseSettings):
     # Tickets by email (docs/mail.md). Without an SMTP server, messages wait in the outbox.
     # smtp://[user:password@]host[:port] (plain), smtp+starttls://... or smtps://...
     smtp_url: Annotated[SecretStr | None, AfterValidator(_smtp_url)] = None
-    mail_from: str = Field("Ticketing <tickets@localhost>", min_length=3)
+    mail_from: Annotated[str, AfterValidator(_mail_from)] = "Ticketing <tickets@localhost>"
     # `ticketing serve` runs a sender in each process; off, only `ticketing mail-worker` sends.
     mail_sender: bool = True
     # Where the web app is reached, for the "my bookings" link in messages.

@@ -288,6 +288,10 @@ async def test_a_null_per_customer_limit_clears_it(client, app):
     assert again.status_code == 200 and again.json()["per_customer_limit"] == 6
     assert (await get_event(client, event["id"], headers))["my_remaining"] == 1
     assert (await get_event(client, event["id"]))["my_remaining"] is None  # anonymous
+    # A signed-out token is no token: the catalogue answers as to anyone, never 401.
+    signed_out = (await customer(client))[1]
+    assert (await client.post("/api/v1/auth/logout", headers=signed_out)).status_code in (200, 204)
+    assert (await get_event(client, event["id"], signed_out))["my_remaining"] is None
     refused = await hold(client, headers, event, 0, 2)
     assert refused.status_code == 409 and refused.json()["remaining"] == 1
 

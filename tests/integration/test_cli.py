@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,11 @@ import pytest
 from tests.support.server import TICKETING, ServerProcess, cli_env, run_cli
 
 pytestmark = pytest.mark.slow  # every test runs the console script as a process
+
+
+def sqlite_rows(path: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return list(conn.execute(query))
 
 
 def _printed_commands(out: str) -> str:
@@ -75,6 +81,32 @@ def test_create_admin_refuses_short_blank_and_common_passwords(tmp_path):
         done = subprocess.run([TICKETING, "create-admin", "--email", "boss@example.com", "--password", weak],
                               env=cli_env(url), capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and reason in done.stderr, (weak, done.stderr)
+
+
+def test_create_admin_checks_the_email_and_a_promoted_account_keeps_its_name(tmp_path):
+    url = f"sqlite:///{tmp_path / 'names.db'}"
+    for bad in ("not an email", "boss@", ""):
+        done = subprocess.run([TICKETING, "create-admin", "--email", bad, "--password", "long enough"],
+                              env=cli_env(url), capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "ticketing:" in done.stderr and "Traceback" not in done.stderr, (bad, done.stderr)
+    run_cli(url, "create-admin", "--email", "ann@example.com", "--password", "long enough", "--name", "Ann Lee")
+    run_cli(url, "create-admin", "--email", "ann@example.com", "--password", "another one")  # promoted again
+    run_cli(url, "create-admin", "--email", "new@example.com", "--password", "long enough")
+    names = dict(tuple(row) for row in sqlite_rows(tmp_path / "names.db", "SELECT email, name FROM users"))
+    assert names == {"ann@example.com": "Ann Lee", "new@example.com": "Admin"}
+    run_cli(url, "create-admin", "--email", "ann@example.com", "--password", "long enough", "--name", "Ann B. Lee")
+    assert dict(tuple(row) for row in sqlite_rows(tmp_path / "names.db", "SELECT email, name FROM users"))[
+        "ann@example.com"] == "Ann B. Lee"
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["create-admin", "--email", "a@example.com", "--password", "long enough"],
+                                     ["demo"]])
+def test_a_wrong_setting_is_one_line_not_a_traceback(tmp_path, command):
+    done = subprocess.run([TICKETING, *command], env=cli_env(f"sqlite:///{tmp_path / 'x.db'}",
+                                                            {"TICKETING_DEFAULT_TIMEZONE": "Bad/Zone"}),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Bad/Zone" in done.stderr
 
 
 def test_serve_on_postgres_without_a_key_explains_in_one_line():

@@ -161,9 +161,12 @@ async def test_api_answers_with_personal_data_are_not_stored_by_caches(client):
     for answer in answers:
         assert answer.headers.get("cache-control") == "no-store", (answer.request.url, answer.headers)
         assert answer.headers["x-content-type-options"] == "nosniff"
-    # The public catalogue is the same for everyone: it may be cached.
+    # The public catalogue is the same for everyone: it may be cached, unless asked for with a
+    # token (an event then answers the caller's own my_remaining).
     catalogue = await client.get("/api/v1/events")
     assert catalogue.status_code == 200 and "cache-control" not in catalogue.headers
+    mine = await client.get("/api/v1/events", headers=headers)
+    assert mine.status_code == 200 and mine.headers.get("cache-control") == "no-store"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/events/", "/healthz/", "/api/v1/users/me/"])

@@ -80,6 +80,32 @@ async def test_a_failed_message_goes_again_as_it_was_and_a_sent_one_as_a_new_mes
     assert missing.status_code == 404 and missing.json()["code"] == "message_not_found"
 
 
+async def test_tickets_are_resent_only_while_the_booking_is_confirmed(client, app):
+    """A sent "your tickets" message of a booking cancelled since is not sent again by an admin
+    (its tickets are void), as a buyer's own request is refused; other kinds go again."""
+    admin_headers, (sent, _) = await _sent_and_failed(client, app)
+    assert (await client.post(f"/api/v1/bookings/{sent['booking_id']}/cancel", headers=admin_headers)).status_code == 200
+    refused = await client.post(f"{MESSAGES}/{sent['id']}/resend", headers=admin_headers)
+    assert (refused.status_code, refused.json()["code"]) == (409, "booking_not_confirmed"), refused.text
+    cancellation = [r for r in await outbox_rows(app.state.services.db)
+                    if r["booking_id"] == sent["booking_id"] and r["kind"] == "cancelled"]
+    async with app.state.services.db.engine.connect() as conn:
+        await conn.execute(text("UPDATE mail_outbox SET status = 'sent' WHERE id = :id"), {"id": cancellation[0]["id"]})
+        await conn.commit()
+    again = await client.post(f"{MESSAGES}/{cancellation[0]['id']}/resend", headers=admin_headers)
+    assert (again.status_code, again.json()["kind"]) == (202, "cancelled")
+
+
+async def test_staff_are_not_held_to_the_buyers_limit_of_three_an_hour(client, app):
+    """The limit keeps a buyer from flooding a mailbox; the box office sends as often as needed,
+    and an admin's resends of messages do not count against it either."""
+    admin_headers, (sent, _) = await _sent_and_failed(client, app)
+    assert (await client.post(f"{MESSAGES}/{sent['id']}/resend", headers=admin_headers)).status_code == 202
+    resend = f"/api/v1/bookings/{sent['booking_id']}/resend-tickets"
+    answers = [await client.post(resend, headers=admin_headers) for _ in range(5)]
+    assert [a.status_code for a in answers] == [202] * 5
+
+
 async def test_the_owner_gets_the_tickets_again_at_most_three_times_an_hour(client, app):
     admin_headers = await admin(client, app)
     event = await create_event(client, admin_headers)

@@ -132,6 +132,11 @@ def test_a_wrong_smtp_url_or_a_lease_shorter_than_a_delivery_stops_the_start() -
     with pytest.raises(ConfigError, match="LEASE"):
         Settings(mail_lease_seconds=50, smtp_timeout=30)
     assert Settings(smtp_url="").smtp_url is None  # set but empty: no SMTP server
+    for wrong in ("not an address", "abc", "Tickets <tickets@>", "<@example.com>"):
+        with pytest.raises(ConfigError, match="TICKETING_MAIL_FROM"):
+            Settings(mail_from=wrong)
+    for right in ("tickets@example.com", "Tickets <tickets@example.com>", "Ticketing <tickets@localhost>"):
+        assert Settings(mail_from=right).mail_from == right
 
 
 def test_retries_wait_longer_each_time_and_never_more_than_a_minute() -> None:

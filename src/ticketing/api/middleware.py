@@ -33,7 +33,8 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
 ]
 # API answers hold personal data or tokens: no cache (browser, proxy) may keep them. The public
-# catalogue (the event list and an event) is the same for everyone and may be cached.
+# catalogue (the event list and an event) is the same for everyone and may be cached, when it is
+# asked for without a token (with one, an event answers the caller's own my_remaining).
 _NO_STORE = (b"cache-control", b"no-store")
 _PUBLIC_CATALOGUE = re.compile(r"/api/v1/events(?:/[^/]*)?")
 
@@ -68,7 +69,8 @@ class RequestContext:
         response_started = False
         path: str = scope["path"]
         private = path.startswith("/api/") and not (
-            scope["method"] in ("GET", "HEAD") and _PUBLIC_CATALOGUE.fullmatch(path))
+            scope["method"] in ("GET", "HEAD") and _PUBLIC_CATALOGUE.fullmatch(path)
+            and _header(scope, b"authorization") is None)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started

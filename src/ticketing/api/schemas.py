@@ -67,15 +67,23 @@ def _storable(value: str) -> str:
 _MONEY_TEXT = r"^([0-9]{1,6}(\.[0-9]{1,2})?|1000000(\.00?)?)$"
 
 
-def _email(value: str) -> str:
-    # What pydantic's EmailStr does, except that special-use test domains (user@shop.test) are
-    # addresses too: JSON Schema's "email" format admits them, and an email here is a login name,
-    # never a mailbox the service writes to.
+def normalised_email(value: str) -> str:
+    """``value`` as an account's email, normalised as sign-up takes it; ValueError when it is not
+    one. What pydantic's EmailStr does, except that special-use test domains (user@shop.test) are
+    addresses too: JSON Schema's "email" format admits them, and an email here is a login name,
+    never a mailbox the service writes to."""
     try:
         return email_validator.validate_email(
             value, check_deliverability=False, test_environment=True, allow_display_name=True
         ).normalized
     except email_validator.EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+
+
+def _email(value: str) -> str:
+    try:
+        return normalised_email(value)
+    except ValueError as error:
         raise PydanticCustomError(
             "value_error", "value is not a valid email address: {reason}", {"reason": str(error)}
         ) from None

@@ -88,8 +88,9 @@ async def change_password(
 
 
 async def create_admin(
-    store: Store, hasher: PasswordHasher, *, email: str, password: str, name: str, now: datetime
+    store: Store, hasher: PasswordHasher, *, email: str, password: str, name: str | None, now: datetime
 ) -> User:
     """Creates an admin, or promotes the account with this email, resets its password and ends
-    every session it had."""
+    every session it had. ``name``: a new account's (default "Admin"); a promoted account keeps
+    its own when None."""
     return await store.users.make_admin(normalise_email(email), name, await hasher.hash(password), now)

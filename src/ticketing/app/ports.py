@@ -109,7 +109,7 @@ class Users(Protocol):
         ONE read, the session and the account together."""
         ...
 
-    async def make_admin(self, email: str, name: str, password_hash: str, at: datetime) -> User:
+    async def make_admin(self, email: str, name: str | None, password_hash: str, at: datetime) -> User:
         """Creates an admin, or promotes the account with this email and sets its password,
         ending every session it had (in the same transaction)."""
         ...

@@ -298,13 +298,13 @@ class SqlOutbox:
 
         return await self._read(work)
 
-    async def request_tickets(self, booking_id: int, user_id: int, *, limit: int,
+    async def request_tickets(self, booking_id: int, user_id: int, *, limit: int | None,
                               window: timedelta) -> OutboxRow | int | None:
         """A new copy of the confirmation of ``booking_id``, requested by ``user_id``: the row;
-        or the seconds to wait when ``user_id`` already asked ``limit`` times within ``window``;
-        or None when the booking is not CONFIRMED (nothing is written then). The count and the
-        insert run in one transaction that holds the user's row first, so concurrent requests
-        are counted one after the other.
+        or the seconds to wait when ``user_id`` already asked ``limit`` times within ``window``
+        (None: no limit); or None when the booking is not CONFIRMED (nothing is written then).
+        The count and the insert run in one transaction that holds the user's row first, so
+        concurrent requests are counted one after the other.
         """
         b = t.bookings.c
         copy = insert(t.mail_outbox).from_select(
@@ -315,12 +315,13 @@ class SqlOutbox:
         ).returning(*t.mail_outbox.c)
 
         async def work(conn: AsyncConnection) -> OutboxRow | int | None:
-            if not self.db.is_sqlite:
-                await self._lock_requester(conn, user_id)
-            asked = await self._requested_since(conn, user_id, window, limit)
-            if len(asked) >= limit:
-                wait = (asked[0] + window - datetime.now(UTC)).total_seconds()
-                return max(1, math.ceil(wait))
+            if limit is not None:
+                if not self.db.is_sqlite:
+                    await self._lock_requester(conn, user_id)
+                asked = await self._requested_since(conn, user_id, window, limit)
+                if len(asked) >= limit:
+                    wait = (asked[0] + window - datetime.now(UTC)).total_seconds()
+                    return max(1, math.ceil(wait))
             found = (await conn.execute(copy)).mappings().first()
             return _row(found) if found else None
 

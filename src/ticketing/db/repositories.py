@@ -98,13 +98,13 @@ class SqlUsers:
                 raise EmailTaken() from None
             raise
 
-    async def make_admin(self, email: str, name: str, password_hash: str, at: datetime) -> User:
+    async def make_admin(self, email: str, name: str | None, password_hash: str, at: datetime) -> User:
+        promoted: dict[str, Any] = {"role": Role.ADMIN.value, "password_hash": password_hash}
+        if name is not None:
+            promoted["name"] = name
         upsert = _dialect_insert(self.db)(t.users).values(
-            email=email, name=name, role=Role.ADMIN.value, password_hash=password_hash, created_at=at
-        ).on_conflict_do_update(
-            index_elements=[t.users.c.email],
-            set_={"role": Role.ADMIN.value, "password_hash": password_hash},
-        ).returning(*t.users.c)
+            email=email, name=name or "Admin", role=Role.ADMIN.value, password_hash=password_hash, created_at=at
+        ).on_conflict_do_update(index_elements=[t.users.c.email], set_=promoted).returning(*t.users.c)
 
         async def work(conn: AsyncConnection) -> User:
             if self.db.is_sqlite:  # inside BEGIN IMMEDIATE: two statements, one transaction

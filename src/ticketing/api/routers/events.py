@@ -37,8 +37,9 @@ async def list_events(store: StoreDep, page: PageDep) -> ListOut[EventOut]:
 
 @router.get("/{event_id}", response_model=EventOut, responses=documented(e.EventNotFound))
 async def get_event(event_id: EventId, services: ServicesDep, request: Request) -> EventOut:
-    """Public. With a valid bearer token, ``my_remaining`` says what the caller may still book
-    under the event's per-customer limit (an invalid token is read as no token here)."""
+    """Public. With a valid bearer token of a live session, ``my_remaining`` says what the caller
+    may still book under the event's per-customer limit (an invalid, expired or signed-out token
+    is read as no token here: the catalogue never answers 401)."""
     event = await events.get_event(services.store, event_id)
     remaining = None
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -48,7 +49,7 @@ async def get_event(event_id: EventId, services: ServicesDep, request: Request) 
             caller = services.tokens.caller(token)
         except e.NotAuthenticated:
             caller = None
-        if caller is not None:
+        if caller is not None and await services.store.users.by_session(caller) is not None:
             remaining = await events.remaining_for(services.store, event, caller.user_id)
     return EventOut.of(event, remaining)
 

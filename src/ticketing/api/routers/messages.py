@@ -63,7 +63,8 @@ async def list_messages(
 
 @router.post(
     "/admin/messages/{message_id}/resend", status_code=202, response_model=MessageOut,
-    responses=documented(e.NotAuthenticated, e.Forbidden, mail_errors.MessageNotFound),
+    responses=documented(e.NotAuthenticated, e.Forbidden, mail_errors.MessageNotFound,
+                         mail_errors.BookingNotConfirmed),
 )
 async def resend_message(message_id: MessageId, user: CurrentUser, services: ServicesDep) -> MessageOut:
     """Sends a message again (admins): a failed one as it was, with its Message-ID; a sent one as

@@ -289,8 +289,9 @@ export interface paths {
         };
         /**
          * Get Event
-         * @description Public. With a valid bearer token, ``my_remaining`` says what the caller may still book
-         *     under the event's per-customer limit (an invalid token is read as no token here).
+         * @description Public. With a valid bearer token of a live session, ``my_remaining`` says what the caller
+         *     may still book under the event's per-customer limit (an invalid, expired or signed-out token
+         *     is read as no token here: the catalogue never answers 401).
          */
         get: operations["get_event_api_v1_events__event_id__get"];
         put?: never;
@@ -1108,6 +1109,15 @@ export interface operations {
             };
             /** @description message_not_found: no such message */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description booking_not_confirmed: only a CONFIRMED booking's tickets can be sent */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
