@@ -278,6 +278,7 @@ export const EN = {
       'This ticket type cannot be deleted: a booking names it, or it is the event’s last type.',
     checkout_locked: 'The checkout cannot change once the event has bookings.',
     capacity_below_sold: 'The capacity cannot go below the tickets already sold or held.',
+    booking_not_confirmed: 'Only a confirmed booking’s tickets can be sent.',
     limit_below_booked:
       'The per-customer limit cannot go below the tickets one buyer has already booked.',
   },

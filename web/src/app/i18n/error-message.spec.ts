@@ -49,13 +49,17 @@ describe('API error messages', () => {
     );
   });
 
-  it('explains a per-customer limit below what a buyer booked in both languages', async () => {
+  it('explains a per-customer limit below what a buyer booked, and tickets of an unconfirmed booking', async () => {
     expect(errorMessage(translate, error('limit_below_booked'))).toContain(
       'one buyer has already booked',
     );
+    expect(errorMessage(translate, error('booking_not_confirmed'))).toContain('confirmed booking');
     await firstValueFrom(translate.use('th'));
     expect(errorMessage(translate, error('limit_below_booked'))).toBe(
       'จำนวนสูงสุดต่อคนต้องไม่น้อยกว่าจำนวนตั๋วที่ผู้ซื้อรายหนึ่งจองไว้แล้ว',
+    );
+    expect(errorMessage(translate, error('booking_not_confirmed'))).toBe(
+      'ส่งตั๋วได้เฉพาะการจองที่ยืนยันแล้วเท่านั้น',
     );
   });
 

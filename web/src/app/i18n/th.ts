@@ -273,6 +273,7 @@ export const TH: Translations & { errors: Record<string, string> } = {
     ticket_not_found: 'ไม่พบตั๋วนี้',
     user_not_found: 'ไม่พบผู้ใช้นี้',
     capacity_below_sold: 'จำนวนที่นั่งต้องไม่น้อยกว่าจำนวนตั๋วที่ขายไปแล้วหรือกันไว้',
+    booking_not_confirmed: 'ส่งตั๋วได้เฉพาะการจองที่ยืนยันแล้วเท่านั้น',
     limit_below_booked: 'จำนวนสูงสุดต่อคนต้องไม่น้อยกว่าจำนวนตั๋วที่ผู้ซื้อรายหนึ่งจองไว้แล้ว',
     request_in_progress: 'กำลังดำเนินการคำขอนี้อยู่ กรุณาลองใหม่',
     idempotency_key_mismatch: 'คำขอไม่ตรงกับคำขอก่อนหน้า',
