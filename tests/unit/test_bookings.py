@@ -122,6 +122,23 @@ async def test_a_refusal_whose_reason_is_gone_is_tried_again(store):
     assert booking.quantity == 2 and store.events.rows[event.id].tickets_sold == 2
 
 
+async def test_refused_every_time_though_nothing_refuses_is_sold_out_with_its_types(store):
+    """The write refuses on each attempt while every read finds room (released and taken again
+    between each): after the attempts, sold_out, still naming each requested type."""
+    from ticketing.app.ports import BookingRefused
+
+    user, event = await add_user(store), await add_event(store, capacity=5)
+
+    async def always_refused(request, codes, at):  # type: ignore[no-untyped-def]
+        raise BookingRefused()
+
+    store.bookings.book = always_refused
+    with pytest.raises(TicketsSoldOut) as refused:
+        await bookings.book_tickets(store, await signed_in(store, user), event_id=event.id, quantity=2, now=NOW)
+    type_id = store.events.rows[event.id].ticket_types[0].id
+    assert (refused.value.available, refused.value.items) == (5, ((type_id, 5),))
+
+
 async def test_absurd_quantities_are_refused_without_making_codes(store):
     user, event = await add_user(store), await add_event(store, max_per_booking=4)
     with pytest.raises(QuantityAboveLimit):

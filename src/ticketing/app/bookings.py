@@ -106,7 +106,7 @@ async def book_tickets(
             raise refusal
         # Refused, yet nothing refuses now: tickets were released in between. Try again.
     assert event is not None
-    raise TicketsSoldOut(event.available)
+    raise event.sold_out(request.items, request.quantity)  # with every requested type, as checkout.md asks
 
 
 async def _explain(store: Store, request: BookingRequest, now: datetime) -> tuple[DomainError | None, Event | None]:
