@@ -192,6 +192,38 @@ async def test_a_late_payment_for_an_expired_hold_its_owner_cancelled_is_owed_ba
     assert (after["tickets_sold"], after["tickets_held"]) == (0, 0)
 
 
+async def test_a_late_payment_takes_back_tickets_another_expired_hold_still_counts(client, app):
+    """Hold A expires and is released; hold B takes the same tickets and expires too, not yet
+    released (no sweeper here). A's late payment releases B first, as a booking that needs the
+    tickets would, and confirms A, instead of owing the money back."""
+    boss = await admin(client, app)
+    event = await payment_event(client, boss, capacity=2)
+    _, alice = await customer(client)
+    _, bob = await customer(client)
+    services = app.state.services
+
+    async def deadline_passes(booking_id: int) -> None:
+        past = datetime.now(UTC) - timedelta(seconds=5)
+        await services.db.transaction(lambda conn: conn.execute(
+            update(t.bookings).where(t.bookings.c.id == booking_id).values(expires_at=past)))
+
+    first = (await hold(client, alice, event, 0, 2)).json()
+    await deadline_passes(first["id"])
+    assert await services.store.bookings.release_expired(event["id"], datetime.now(UTC), 10) == 1
+    second = (await hold(client, bob, event, 0, 2)).json()
+    assert second["status"] == "PENDING"
+    await deadline_passes(second["id"])
+
+    late = await deliver(client, notice(first))
+
+    assert (late.status_code, late.json()["status"]) == (200, "CONFIRMED"), late.text
+    paid = (await client.get(f"/api/v1/bookings/{first['id']}", headers=alice)).json()
+    assert (paid["status"], paid["payment"]["status"], len(paid["tickets"])) == ("CONFIRMED", "paid", 2)
+    assert (await client.get(f"/api/v1/bookings/{second['id']}", headers=bob)).json()["status"] == "EXPIRED"
+    after = (await client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (after["tickets_sold"], after["tickets_held"]) == (2, 0)
+
+
 async def test_money_paid_again_after_a_refund_is_owed_back(client, app):
     """A cancelled booking refunded and then paid again (a provider's late or duplicate charge,
     under a new event id): the new money is owed back, not lost; the booking stays CANCELLED."""

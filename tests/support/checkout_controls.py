@@ -67,7 +67,8 @@ async def pay_then_act(self: SqlBookings, payment: Payment, new_codes: Callable[
             raise AmountMismatch()
         status = BookingStatus(seen.status)
         if payment.succeeded:
-            status = await payments._apply(conn, seen.id, status, seen.payment_status, new_codes)
+            status = await payments._apply(conn, seen.id, status, seen.payment_status, new_codes,
+                                           seen.event_id, at)
         return PaymentResult(seen.id, status)
 
     return await self.db.transaction(work)

@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.app.ports import Payment, PaymentResult
+from ticketing.db import holds
 from ticketing.db import tables as t
 from ticketing.db.errors import is_capacity_refusal
 from ticketing.db.types import UTCDateTime
@@ -110,7 +111,7 @@ async def record_payment(
         raise AmountMismatch()
     status = BookingStatus(booking.status)
     if payment.succeeded:
-        status = await _apply(conn, booking.id, status, booking.payment_status, new_codes)
+        status = await _apply(conn, booking.id, status, booking.payment_status, new_codes, booking.event_id, at)
     if payment.provider_event_id is not None:
         await conn.execute(
             update(t.payment_events).where(t.payment_events.c.id == payment.provider_event_id)
@@ -121,13 +122,16 @@ async def record_payment(
 
 async def _apply(
     conn: AsyncConnection, booking_id: int, status: BookingStatus, payment_status: str,
-    new_codes: Callable[[int], list[str]],
+    new_codes: Callable[[int], list[str]], event_id: int, at: datetime,
 ) -> BookingStatus:
     if status is BookingStatus.PENDING and payment_status == "due":
         await _confirm(conn, booking_id, new_codes)
         return BookingStatus.CONFIRMED
     if status is BookingStatus.EXPIRED and payment_status == "due":
-        # Taken again only if the guards allow it now; else the money is owed back.
+        # Taken again only if the guards allow it now; else the money is owed back. Other holds
+        # past their deadline count as held until released, though their tickets are free from
+        # their deadline on: release them first, as a booking that needs their tickets does.
+        await conn.execute(holds.release_due(event_id, at, holds.RELEASED_FOR_A_LATE_PAYMENT, skip_locked=False))
         await conn.exec_driver_sql("SAVEPOINT late_payment")
         try:
             await _confirm(conn, booking_id, new_codes)

@@ -22,7 +22,7 @@ from ticketing.app.ports import (
     Payment,
     PaymentResult,
 )
-from ticketing.db import hot_path, payments, rows
+from ticketing.db import holds, hot_path, payments, rows
 from ticketing.db import tables as t
 from ticketing.db.database import Database
 from ticketing.db.errors import (
@@ -564,21 +564,10 @@ class SqlBookings:
         return cancelled
 
     async def release_expired(self, event_id: int, at: datetime, limit: int) -> int:
-        """Releases up to ``limit`` of the event's holds past their deadline (PENDING ->
-        EXPIRED; the triggers give their tickets back, once: a hold is released only from
-        PENDING, under its row lock). Holds another transaction has locked (being confirmed,
-        cancelled or released elsewhere) are skipped, not waited for. Returns how many."""
-        b = t.bookings.c
-        due = (
-            select(b.id).where(b.event_id == event_id, b.status == "PENDING", b.expires_at <= at)
-            .order_by(b.expires_at).limit(limit)
-        )
-        if not self.db.is_sqlite:
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            update(t.bookings).where(b.id.in_(due.scalar_subquery()), b.status == "PENDING")
-            .values(status="EXPIRED").returning(b.id)
-        )
+        """Releases up to ``limit`` of the event's holds past their deadline (db/holds.py);
+        returns how many."""
+        statement = holds.release_due(event_id, at, limit, skip_locked=not self.db.is_sqlite)
+
         async def work(conn: AsyncConnection) -> int:
             return len((await conn.execute(statement)).all())
 

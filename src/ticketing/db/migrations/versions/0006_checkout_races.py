@@ -7,11 +7,14 @@
   (checkout.md, invariant 6). The mismatch raises ``serialization_failure``, which the service
   retries as contention: the booking runs again and reads the new mode. SQLite runs one writer
   at a time, so the mode a booking reads cannot change before it is written: nothing to do.
-- PostgreSQL: ``ticketing_pay`` marks ``refund_due`` (the money is owed back) a CANCELLED or
+- PostgreSQL: ``ticketing_pay``, paid for an EXPIRED booking, first releases the event's other
+  holds past their deadline (up to 100; they count as held until released, though their tickets
+  are free from their deadline on), so that the late payment takes its tickets back whenever a
+  booking could; and it marks ``refund_due`` (the money is owed back) a CANCELLED or
   EXPIRED booking that was ``refunded`` and is paid again, and an expired hold its owner cancelled
   (EXPIRED with nothing due: the cancel does not let a late payment confirm it); it logs a payment
-  for a booking that is owed a refund already, for reconciliation. SQLite's ``db/payments.record_payment`` does the
-  same in Python.
+  for a booking that is owed a refund already, for reconciliation. SQLite's
+  ``db/payments.record_payment`` does the same in Python.
 
 Both functions are otherwise 0004's, unchanged. The downgrade puts 0004's back.
 
@@ -161,6 +164,16 @@ BEGIN
     st := b.status;
     IF p_succeeded THEN
         IF b.status IN ('PENDING', 'EXPIRED') AND b.payment_status = 'due' THEN
+            IF b.status = 'EXPIRED' THEN
+                -- Other holds past their deadline count as held until released, though their
+                -- tickets are free from their deadline on: release them first, as a booking that
+                -- needs their tickets does (db/holds.py's statement, at most 100).
+                UPDATE bookings SET status = 'EXPIRED'
+                 WHERE id IN (SELECT k.id FROM bookings k
+                              WHERE k.event_id = b.event_id AND k.status = 'PENDING' AND k.expires_at <= p_at
+                              ORDER BY k.expires_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+                   AND status = 'PENDING';
+            END IF;
             BEGIN
                 UPDATE bookings SET status = 'CONFIRMED', payment_status = 'paid' WHERE id = b.id;
                 INSERT INTO tickets (code, booking_id, event_id, ticket_type_id, status)
