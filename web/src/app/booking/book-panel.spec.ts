@@ -1,12 +1,18 @@
+import { HttpErrorResponse } from '@angular/common/http';
 import { signal } from '@angular/core';
 import { ComponentFixture, TestBed } from '@angular/core/testing';
 import { provideRouter, Router } from '@angular/router';
+import { TranslateService } from '@ngx-translate/core';
+import { firstValueFrom, Observable, of, throwError } from 'rxjs';
 import { makeBooking, makeEvent, pendingBooking, ticketType } from '../../testing/fixtures';
 import { provideTestTranslations } from '../../testing/providers';
 import { AuthService } from '../auth/auth.service';
-import { TicketEvent } from '../core/models';
+import { Booking, BookingRequest, TicketEvent, User } from '../core/models';
+import { EventsApi } from '../events/events-api';
 import { BookingClient, BookingOutcome, Order } from './booking-client';
 import { BookPanel } from './book-panel';
+import { BookingsApi } from './bookings-api';
+import { BOOKING_RETRY_POLICY, RetryPolicy } from './retry-policy';
 
 const event = makeEvent();
 const booking = makeBooking();
@@ -260,5 +266,143 @@ describe('BookPanel', () => {
       expect(root().querySelector('[data-testid="type-quantity"]')).toBeNull();
       expect(el('sign-in-to-book')).not.toBeNull();
     });
+  });
+});
+
+/**
+ * Book clicks through the real BookingClient, down to the keys sent: a booking whose outcome is
+ * unknown keeps its key for the next click with the same order, and only for that.
+ */
+describe('BookPanel after an unknown outcome', () => {
+  let fixture: ComponentFixture<BookPanel>;
+  let script: Array<Booking | HttpErrorResponse>;
+  let sent: Array<{ key: string; request: BookingRequest }>;
+  const buyer = (id: number) => ({ id, email: `b${id}@example.com`, name: 'B', role: 'customer' });
+  const user = signal<User | null>(null);
+
+  const root = () => fixture.nativeElement as HTMLElement;
+  const el = (testId: string) =>
+    root().querySelector(`[data-testid="${testId}"]`) as HTMLElement | null;
+  const select = () => el('quantity') as HTMLSelectElement;
+  const keys = () => sent.map((s) => s.key);
+  const lost = () => new HttpErrorResponse({ status: 0 });
+  const gaveUp = () => [lost(), lost(), lost(), lost()];
+
+  beforeEach(async () => {
+    script = [];
+    sent = [];
+    user.set(buyer(7) as User);
+    let keyCount = 0;
+    const policy: RetryPolicy = {
+      maxRetries: 3,
+      baseDelayMs: 100,
+      maxDelayMs: 5000,
+      sleep: async () => undefined,
+      random: () => 0.5,
+      newKey: () => `key-${++keyCount}`,
+    };
+    const create = (request: BookingRequest, key: string): Observable<Booking> => {
+      sent.push({ key, request: structuredClone(request) });
+      const next = script.shift();
+      if (!next) throw new Error('unexpected extra request');
+      return next instanceof HttpErrorResponse ? throwError(() => next) : of(next);
+    };
+    TestBed.configureTestingModule({
+      imports: [BookPanel],
+      providers: [
+        provideRouter([]),
+        provideTestTranslations(),
+        { provide: BookingsApi, useValue: { create } },
+        { provide: EventsApi, useValue: { get: () => of(makeEvent()) } },
+        { provide: BOOKING_RETRY_POLICY, useValue: policy },
+        { provide: AuthService, useValue: { isSignedIn: signal(true), user } },
+      ],
+    });
+    fixture = TestBed.createComponent(BookPanel);
+    fixture.componentRef.setInput('event', makeEvent());
+    await fixture.whenStable();
+  });
+
+  async function choose(quantity: number): Promise<void> {
+    select().value = String(quantity);
+    select().dispatchEvent(new Event('change'));
+    await fixture.whenStable();
+  }
+
+  /** Clicks Book and waits until the click's attempts are over. */
+  async function click(): Promise<void> {
+    (el('book-button') as HTMLButtonElement).click();
+    await vi.waitFor(async () => {
+      await fixture.whenStable();
+      expect(el('book-button')?.getAttribute('aria-busy')).toBe('false');
+    });
+  }
+
+  it('says the booking may have gone through, and books the same order again with its key', async () => {
+    script = [...gaveUp(), makeBooking(), makeBooking()];
+    await choose(2);
+    await click();
+    expect(keys()).toEqual(['key-1', 'key-1', 'key-1', 'key-1']);
+    const error = el('booking-error');
+    expect(error?.classList).toContain('alert-warn');
+    expect(el('booking-unknown')?.textContent).toContain('may have gone through');
+    expect(el('booking-unknown')?.textContent).toContain('My bookings');
+    expect(el('check-bookings')?.getAttribute('href')).toBe('/bookings');
+    await firstValueFrom(TestBed.inject(TranslateService).use('th'));
+    await fixture.whenStable();
+    expect(el('booking-unknown')?.textContent).toContain('การจองของคุณอาจสำเร็จแล้ว');
+    expect(el('check-bookings')?.textContent).toContain('การจองของฉัน');
+
+    await click();
+    expect(keys()).toEqual(['key-1', 'key-1', 'key-1', 'key-1', 'key-1']);
+    expect(sent[4].request).toEqual(sent[0].request);
+    expect(el('booking-success')).not.toBeNull();
+    expect(el('booking-unknown')).toBeNull();
+
+    // Booked (201): the next booking is a new one, with a new key.
+    await click();
+    expect(keys().slice(5)).toEqual(['key-2']);
+  });
+
+  it('makes a new key when the order changed', async () => {
+    script = [...gaveUp(), makeBooking()];
+    await choose(2);
+    await click();
+    await choose(3);
+    await click();
+    expect(keys()).toEqual(['key-1', 'key-1', 'key-1', 'key-1', 'key-2']);
+    expect(sent[4].request).toEqual({
+      event_id: 3,
+      items: [{ ticket_type_id: 31, quantity: 3 }],
+    });
+  });
+
+  it('makes a new key for another buyer', async () => {
+    script = [...gaveUp(), makeBooking()];
+    await choose(2);
+    await click();
+    user.set(buyer(8) as User);
+    await click();
+    expect(keys().slice(4)).toEqual(['key-2']);
+  });
+
+  it('makes a new key after a final answer to the reused one', async () => {
+    const unavailable = new HttpErrorResponse({
+      status: 503,
+      error: { detail: 'Service unavailable', code: 'unavailable' },
+    });
+    const closed = new HttpErrorResponse({
+      status: 400,
+      error: { detail: 'Sales for this event are closed.', code: 'sales_closed' },
+    });
+    script = [unavailable, unavailable, unavailable, unavailable, closed, makeBooking()];
+    await choose(2);
+    await click();
+    await click();
+    expect(el('booking-error')?.getAttribute('data-code')).toBe('sales_closed');
+    expect(el('booking-error')?.classList).toContain('alert-danger');
+    expect(el('booking-unknown')).toBeNull();
+    await click();
+    expect(keys()).toEqual(['key-1', 'key-1', 'key-1', 'key-1', 'key-1', 'key-2']);
   });
 });

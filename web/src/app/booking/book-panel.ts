@@ -31,7 +31,20 @@ interface ShortItem {
 type PanelResult =
   | { kind: 'booked'; booking: Booking }
   | { kind: 'sold_out'; available: number; short: ShortItem[] }
-  | { kind: 'failed'; error: ApiError };
+  /** `unknown`: no final answer came, so the booking may have gone through. */
+  | { kind: 'failed'; error: ApiError; unknown?: boolean };
+
+/**
+ * A booking whose outcome is unknown: its Idempotency-Key and the order it was for (event,
+ * items or quantity, buyer). Booking that very order again reuses the key, so the service
+ * answers the first booking if it did go through instead of booking twice.
+ */
+interface UnknownOutcome {
+  key: string;
+  eventId: number;
+  order: Order;
+  userId: number | null;
+}
 
 /**
  * What to book and the Book button. An event with one ticket type gets one quantity picker;
@@ -92,6 +105,8 @@ export class BookPanel {
   protected readonly booked = computed(() => narrow(this.result(), 'booked')?.booking ?? null);
   protected readonly soldOut = computed(() => narrow(this.result(), 'sold_out'));
   protected readonly failure = computed(() => narrow(this.result(), 'failed'));
+  /** Kept until a final answer, or until a click books another order. */
+  private unknownOutcome: UnknownOutcome | null = null;
 
   protected typeOptions(type: TicketType): number[] {
     const max = typeMax(this.event(), this.picks(), type);
@@ -121,7 +136,16 @@ export class BookPanel {
     this.retry.set(0);
     this.result.set(null);
     try {
-      const outcome = await this.client.book(event.id, order, (n) => this.retry.set(n));
+      const onRetry = (n: number) => this.retry.set(n);
+      // The key of an unknown outcome for this very order, else none: the client makes one.
+      const key = this.keyToReuse(event.id, order);
+      const outcome = await (key
+        ? this.client.book(event.id, order, onRetry, key)
+        : this.client.book(event.id, order, onRetry));
+      this.unknownOutcome =
+        outcome.kind === 'failed' && outcome.retryKey
+          ? { key: outcome.retryKey, eventId: event.id, order, userId: this.userId() }
+          : null;
       switch (outcome.kind) {
         case 'booked': {
           const { booking } = outcome;
@@ -161,11 +185,30 @@ export class BookPanel {
           this.result.set({ kind: 'failed', error: outcome.error });
           break;
         case 'failed':
-          this.result.set({ kind: 'failed', error: outcome.error });
+          this.result.set({
+            kind: 'failed',
+            error: outcome.error,
+            unknown: outcome.retryKey !== undefined,
+          });
       }
     } finally {
       this.busy.set(false);
     }
+  }
+
+  /** The key of the last booking when its outcome is unknown and this is its very order. */
+  private keyToReuse(eventId: number, order: Order): string | undefined {
+    const last = this.unknownOutcome;
+    return last &&
+      last.eventId === eventId &&
+      sameOrder(last.order, order) &&
+      last.userId === this.userId()
+      ? last.key
+      : undefined;
+  }
+
+  private userId(): number | null {
+    return this.auth.user()?.id ?? null;
   }
 
   /** The items to send; null for an event from before ticket types (a bare quantity). */
@@ -182,6 +225,17 @@ function narrow<K extends PanelResult['kind']>(
   kind: K,
 ): Extract<PanelResult, { kind: K }> | null {
   return result?.kind === kind ? (result as Extract<PanelResult, { kind: K }>) : null;
+}
+
+/** The same quantity, or the same types with the same quantities in the same order. */
+function sameOrder(a: Order, b: Order): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return a === b;
+  return (
+    a.length === b.length &&
+    a.every(
+      (item, i) => item.ticket_type_id === b[i].ticket_type_id && item.quantity === b[i].quantity,
+    )
+  );
 }
 
 /** The asked types that had fewer left than asked, named as the page showed them. */

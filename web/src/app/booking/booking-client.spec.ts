@@ -1,11 +1,16 @@
-import { HttpErrorResponse } from '@angular/common/http';
+import { HttpErrorResponse, provideHttpClient } from '@angular/common/http';
+import {
+  HttpTestingController,
+  provideHttpClientTesting,
+  TestRequest,
+} from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import { Observable, of, throwError } from 'rxjs';
 import { makeBooking, makeEvent, pendingBooking, ticketType } from '../../testing/fixtures';
 import { Booking, BookingRequest } from '../core/models';
 import { EventsApi } from '../events/events-api';
 import { BookingClient } from './booking-client';
-import { BookingsApi } from './bookings-api';
+import { BOOKING_TIMEOUT_MS, BookingsApi } from './bookings-api';
 import { BOOKING_RETRY_POLICY, RetryPolicy } from './retry-policy';
 
 const booking = makeBooking({ id: 7, tickets: [] });
@@ -15,7 +20,7 @@ const items = [
   { ticket_type_id: 2, quantity: 1 },
 ];
 
-function httpError(status: number, body: object = {}): HttpErrorResponse {
+function httpError(status: number, body: object | string = {}): HttpErrorResponse {
   return new HttpErrorResponse({ status, error: body });
 }
 
@@ -88,20 +93,69 @@ describe('BookingClient', () => {
     expect(delays).toEqual([75, 150, 300]);
   });
 
-  it('gives up after 3 retries and reports the last error', async () => {
+  it('retries 502 and 504 from the proxy with the same key and the same items', async () => {
+    const { client, api, delays } = setUp([
+      httpError(502, '<html><body><h1>502 Bad Gateway</h1></body></html>'),
+      httpError(504, '<html><body><h1>504 Gateway Timeout</h1></body></html>'),
+      booking,
+    ]);
+    expect(await client.book(3, items)).toEqual({ kind: 'booked', booking });
+    expect(api.keys).toEqual(['key-1', 'key-1', 'key-1']);
+    expect(api.requests).toEqual(Array(3).fill({ event_id: 3, items }));
+    expect(delays.length).toBe(2);
+  });
+
+  it('does not retry a 500, and gives no key to reuse', async () => {
+    const { client, api } = setUp([httpError(500, { detail: 'Internal error', code: 'internal' })]);
+    const outcome = await client.book(3, items);
+    expect(outcome).toEqual({
+      kind: 'failed',
+      error: { status: 500, code: 'internal', detail: 'Internal error' },
+    });
+    expect(outcome.kind === 'failed' && outcome.retryKey).toBeUndefined();
+    expect(api.keys.length).toBe(1);
+  });
+
+  it('gives up after 3 retries, reports the last error and the key of the unknown outcome', async () => {
     const unavailable = httpError(503, { detail: 'Service unavailable', code: 'unavailable' });
     const { client, api } = setUp([unavailable, unavailable, unavailable, unavailable, booking]);
     const outcome = await client.book(3, items);
     expect(outcome.kind).toBe('failed');
     expect(outcome.kind === 'failed' && outcome.error.code).toBe('unavailable');
+    expect(outcome.kind === 'failed' && outcome.retryKey).toBe('key-1');
     expect(api.keys.length).toBe(4);
   });
 
-  it('makes a new key for each Book click', async () => {
-    const { client, api } = setUp([booking, booking]);
+  it.each([0, 502, 504])('gives the key back after giving up on status %i too', async (status) => {
+    const lost = httpError(status);
+    const { client, api } = setUp([lost, lost, lost, lost]);
+    const outcome = await client.book(3, items);
+    expect(outcome.kind === 'failed' && outcome.retryKey).toBe('key-1');
+    expect(api.keys).toEqual(Array(4).fill('key-1'));
+  });
+
+  it('makes a new key for each booking after a final answer', async () => {
+    const { client, api } = setUp([
+      booking,
+      booking,
+      httpError(400, { detail: 'Closed.', code: 'sales_closed' }),
+      booking,
+    ]);
     await client.book(3, items);
     await client.book(3, items);
-    expect(api.keys).toEqual(['key-1', 'key-2']);
+    const refused = await client.book(3, items);
+    expect(refused.kind === 'failed' && refused.retryKey).toBeUndefined();
+    await client.book(3, items);
+    expect(api.keys).toEqual(['key-1', 'key-2', 'key-3', 'key-4']);
+  });
+
+  it('books with the key it is given (of an unknown outcome), through its retries', async () => {
+    const { client, api } = setUp([httpError(0), booking]);
+    expect(await client.book(3, items, undefined, 'key-of-before')).toEqual({
+      kind: 'booked',
+      booking,
+    });
+    expect(api.keys).toEqual(['key-of-before', 'key-of-before']);
   });
 
   it('does not retry sold_out but refreshes the event', async () => {
@@ -210,5 +264,73 @@ describe('BookingClient', () => {
       },
     });
     expect(api.keys.length).toBe(1);
+  });
+});
+
+/** The booking POST over HTTP (the real BookingsApi), where a stalled request times out. */
+describe('BookingClient with a stalled connection', () => {
+  let backend: HttpTestingController;
+  let keyCount: number;
+
+  beforeEach(() => {
+    keyCount = 0;
+    const policy: RetryPolicy = {
+      maxRetries: 3,
+      baseDelayMs: 100,
+      maxDelayMs: 5000,
+      sleep: async () => undefined,
+      random: () => 0.5,
+      newKey: () => `key-${++keyCount}`,
+    };
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        provideHttpClientTesting(),
+        { provide: EventsApi, useValue: { get: vi.fn(() => of(event)) } },
+        { provide: BOOKING_RETRY_POLICY, useValue: policy },
+      ],
+    });
+    backend = TestBed.inject(HttpTestingController);
+    vi.useFakeTimers();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+    backend.verify();
+  });
+
+  /** The next booking POST, once the client has sent it (its retries are sent after a promise). */
+  async function nextPost(): Promise<TestRequest> {
+    await vi.advanceTimersByTimeAsync(0);
+    return backend.expectOne({ method: 'POST', url: '/api/v1/bookings' });
+  }
+
+  it('gives up on an answer after the timeout and retries with the same key and body', async () => {
+    const outcome = TestBed.inject(BookingClient).book(3, items);
+    const first = await nextPost();
+    await vi.advanceTimersByTimeAsync(BOOKING_TIMEOUT_MS - 1);
+    expect(first.cancelled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(first.cancelled).toBe(true);
+    const second = await nextPost();
+    expect(second.request.headers.get('Idempotency-Key')).toBe('key-1');
+    expect(second.request.body).toEqual({ event_id: 3, items });
+    second.flush(booking, { status: 201, statusText: 'Created' });
+    await expect(outcome).resolves.toEqual({ kind: 'booked', booking });
+  });
+
+  it('treats timeouts as network errors: after the retries, the outcome is unknown', async () => {
+    const outcome = TestBed.inject(BookingClient).book(3, items);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const request = await nextPost();
+      expect(request.request.headers.get('Idempotency-Key')).toBe('key-1');
+      await vi.advanceTimersByTimeAsync(BOOKING_TIMEOUT_MS);
+      expect(request.cancelled).toBe(true);
+    }
+    await expect(outcome).resolves.toEqual({
+      kind: 'failed',
+      error: { status: 0, code: 'network_error', detail: 'The service could not be reached.' },
+      retryKey: 'key-1',
+    });
   });
 });

@@ -21,16 +21,23 @@ export type BookingOutcome =
   | { kind: 'limit'; remaining: number; event: TicketEvent | null }
   /** The event's types changed under the page (ticket_type_required / _not_found). */
   | { kind: 'types_changed'; error: ApiError; event: TicketEvent | null }
-  | { kind: 'failed'; error: ApiError };
+  /**
+   * `retryKey` is set when the outcome is unknown (the retries gave up on a failure that may
+   * have come after the booking went through): booking the same order again with that key is
+   * safe, as it answers that booking if there is one. Without it, the answer was final.
+   */
+  | { kind: 'failed'; error: ApiError; retryKey?: string };
 
 /** Codes after which the page's picture of the event is wrong, so it is read again. */
 const TYPES_CHANGED = new Set(['ticket_type_required', 'ticket_type_not_found']);
 
 /**
- * Books tickets safely: one Idempotency-Key per Book click, reused by every retry, so a retry
+ * Books tickets safely: one Idempotency-Key per booking, reused by every retry, so a retry
  * after a lost answer can never book (or hold) twice. Retries only what may be retried
- * (network errors, 503, request_in_progress); a refusal on the event's state re-reads the event
- * instead, so the pickers can be clamped to what is really left.
+ * (network errors and timeouts, 502, 503, 504, request_in_progress); a refusal on the event's
+ * state re-reads the event instead, so the pickers can be clamped to what is really left. When
+ * the retries give up, the outcome says the key, for the caller to send the same order again
+ * with it.
  */
 @Injectable({ providedIn: 'root' })
 export class BookingClient {
@@ -38,17 +45,21 @@ export class BookingClient {
   private readonly events = inject(EventsApi);
   private readonly policy = inject(BOOKING_RETRY_POLICY);
 
-  /** `onRetry(n)` is told before the n-th retry, so the page can say it is still trying. */
+  /**
+   * `onRetry(n)` is told before the n-th retry, so the page can say it is still trying. `key` is
+   * an earlier attempt's `retryKey`, given only with that attempt's very order; else a new key
+   * is made.
+   */
   async book(
     eventId: number,
     order: Order,
     onRetry?: (retry: number) => void,
+    key: string = this.policy.newKey(),
   ): Promise<BookingOutcome> {
     const request: BookingRequest =
       typeof order === 'number'
         ? { event_id: eventId, quantity: order }
         : { event_id: eventId, items: order.map((item) => ({ ...item })) };
-    const key = this.policy.newKey();
     for (let retry = 0; ; retry++) {
       try {
         return {
@@ -68,9 +79,8 @@ export class BookingClient {
         if (TYPES_CHANGED.has(error.code)) {
           return { kind: 'types_changed', error, event: await this.read(eventId) };
         }
-        if (!isRetryable(error) || retry >= this.policy.maxRetries) {
-          return { kind: 'failed', error };
-        }
+        if (!isRetryable(error)) return { kind: 'failed', error };
+        if (retry >= this.policy.maxRetries) return { kind: 'failed', error, retryKey: key };
         onRetry?.(retry + 1);
         await this.policy.sleep(retryDelayMs(retry, error, this.policy));
       }

@@ -1,16 +1,33 @@
-import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
+import { HttpClient, HttpErrorResponse, HttpHeaders, HttpParams } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import { Observable } from 'rxjs';
+import { Observable, throwError, timeout } from 'rxjs';
 import { API } from '../core/api';
 import { Booking, BookingFilter, BookingPage, BookingRequest } from '../core/models';
+
+/**
+ * How long a booking POST waits for its answer (fetch has no timeout of its own; the proxy
+ * gives up at 30 s). Below the proxy's, so a stalled connection is retried by the client.
+ */
+export const BOOKING_TIMEOUT_MS = 20_000;
 
 @Injectable({ providedIn: 'root' })
 export class BookingsApi {
   private readonly http = inject(HttpClient);
 
+  /**
+   * Books; no answer within BOOKING_TIMEOUT_MS cancels the request and fails as a network error
+   * does (status 0): the outcome is unknown, so it is retried with the same key.
+   */
   create(request: BookingRequest, idempotencyKey: string): Observable<Booking> {
+    const url = `${API}/bookings`;
     const headers = new HttpHeaders({ 'Idempotency-Key': idempotencyKey });
-    return this.http.post<Booking>(`${API}/bookings`, request, { headers });
+    return this.http.post<Booking>(url, request, { headers }).pipe(
+      timeout({
+        first: BOOKING_TIMEOUT_MS,
+        with: () =>
+          throwError(() => new HttpErrorResponse({ status: 0, statusText: 'Timeout', url })),
+      }),
+    );
   }
 
   get(id: number): Observable<Booking> {

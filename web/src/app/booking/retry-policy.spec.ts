@@ -10,9 +10,11 @@ const policy = (random: number): RetryPolicy => ({
 });
 
 describe('retry policy', () => {
-  it('retries only network errors, 503 and request_in_progress', () => {
+  it('retries only network errors, 502, 503, 504 and request_in_progress', () => {
     expect(isRetryable({ status: 0, code: 'network_error', detail: '' })).toBe(true);
+    expect(isRetryable({ status: 502, code: 'http_502', detail: 'Bad Gateway' })).toBe(true);
     expect(isRetryable({ status: 503, code: 'unavailable', detail: '' })).toBe(true);
+    expect(isRetryable({ status: 504, code: 'http_504', detail: 'Gateway Timeout' })).toBe(true);
     expect(isRetryable({ status: 409, code: 'request_in_progress', detail: '' })).toBe(true);
     expect(isRetryable({ status: 409, code: 'sold_out', detail: '' })).toBe(false);
     expect(isRetryable({ status: 422, code: 'validation_error', detail: '' })).toBe(false);

@@ -25,14 +25,22 @@ export const BOOKING_RETRY_POLICY = new InjectionToken<RetryPolicy>('BOOKING_RET
   }),
 });
 
+/** Statuses after which a booking may or may not have gone through (a proxy's answers too). */
+const UNKNOWN_OUTCOME_STATUSES = new Set([
+  0, // no answer: a network error or the client's timeout
+  502, // HAProxy: the host died under the request
+  503,
+  504, // HAProxy: the host did not answer in time
+]);
+
 /**
  * Only failures that leave the outcome unknown or were refused before any work are retried:
  * the same Idempotency-Key makes a repeat of a booking that did go through answer that booking.
+ * Once the retries give up on one of these, the booking may still have gone through.
  */
 export function isRetryable(error: ApiError): boolean {
   return (
-    error.status === 0 ||
-    error.status === 503 ||
+    UNKNOWN_OUTCOME_STATUSES.has(error.status) ||
     (error.status === 409 && error.code === 'request_in_progress')
   );
 }

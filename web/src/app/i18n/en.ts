@@ -57,6 +57,9 @@ export const EN = {
     typeSoldOut: '{{name}}: sold out.',
     typeOnlyLeft: '{{name}}: only {{count}} left (you asked for {{asked}}).',
     clamped: 'Your choice was cut to what is left. Check it and book again.',
+    unknownOutcome:
+      'We did not get a final answer, so your booking may have gone through. Check My bookings, or try again: trying again with the same tickets will not book them twice.',
+    checkBookings: 'Go to My bookings',
   },
   checkout: {
     title: 'Booking #{{id}}',
