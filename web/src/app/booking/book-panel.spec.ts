@@ -5,14 +5,14 @@ import { provideRouter, Router } from '@angular/router';
 import { TranslateService } from '@ngx-translate/core';
 import { firstValueFrom, Observable, of, throwError } from 'rxjs';
 import { makeBooking, makeEvent, pendingBooking, ticketType } from '../../testing/fixtures';
-import { provideTestTranslations } from '../../testing/providers';
+import { countingKeysPolicy, provideTestTranslations } from '../../testing/providers';
 import { AuthService } from '../auth/auth.service';
 import { Booking, BookingRequest, TicketEvent, User } from '../core/models';
 import { EventsApi } from '../events/events-api';
 import { BookingClient, BookingOutcome, Order } from './booking-client';
 import { BookPanel } from './book-panel';
 import { BookingsApi } from './bookings-api';
-import { BOOKING_RETRY_POLICY, RetryPolicy } from './retry-policy';
+import { BOOKING_RETRY_POLICY } from './retry-policy';
 
 const event = makeEvent();
 const booking = makeBooking();
@@ -292,15 +292,7 @@ describe('BookPanel after an unknown outcome', () => {
     script = [];
     sent = [];
     user.set(buyer(7) as User);
-    let keyCount = 0;
-    const policy: RetryPolicy = {
-      maxRetries: 3,
-      baseDelayMs: 100,
-      maxDelayMs: 5000,
-      sleep: async () => undefined,
-      random: () => 0.5,
-      newKey: () => `key-${++keyCount}`,
-    };
+    const policy = countingKeysPolicy();
     const create = (request: BookingRequest, key: string): Observable<Booking> => {
       sent.push({ key, request: structuredClone(request) });
       const next = script.shift();

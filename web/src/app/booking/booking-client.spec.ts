@@ -7,6 +7,7 @@ import {
 import { TestBed } from '@angular/core/testing';
 import { Observable, of, throwError } from 'rxjs';
 import { makeBooking, makeEvent, pendingBooking, ticketType } from '../../testing/fixtures';
+import { countingKeysPolicy } from '../../testing/providers';
 import { Booking, BookingRequest } from '../core/models';
 import { EventsApi } from '../events/events-api';
 import { BookingClient } from './booking-client';
@@ -41,16 +42,11 @@ class ScriptedBookingsApi {
 function setUp(script: Array<Booking | HttpErrorResponse>, eventsGet = vi.fn(() => of(event))) {
   const api = new ScriptedBookingsApi(script);
   const delays: number[] = [];
-  let keyCount = 0;
   const policy: RetryPolicy = {
-    maxRetries: 3,
-    baseDelayMs: 100,
-    maxDelayMs: 5000,
+    ...countingKeysPolicy(),
     sleep: async (ms) => {
       delays.push(ms);
     },
-    random: () => 0.5,
-    newKey: () => `key-${++keyCount}`,
   };
   TestBed.configureTestingModule({
     providers: [
@@ -270,18 +266,9 @@ describe('BookingClient', () => {
 /** The booking POST over HTTP (the real BookingsApi), where a stalled request times out. */
 describe('BookingClient with a stalled connection', () => {
   let backend: HttpTestingController;
-  let keyCount: number;
 
   beforeEach(() => {
-    keyCount = 0;
-    const policy: RetryPolicy = {
-      maxRetries: 3,
-      baseDelayMs: 100,
-      maxDelayMs: 5000,
-      sleep: async () => undefined,
-      random: () => 0.5,
-      newKey: () => `key-${++keyCount}`,
-    };
+    const policy = countingKeysPolicy();
     TestBed.configureTestingModule({
       providers: [
         provideHttpClient(),
