@@ -111,3 +111,25 @@ async def test_a_webhook_answers_an_expired_hold_as_reads_show_it(client, app):
     body = notice(booking, kind="payment.failed")
     answers = [await deliver(client, body) for _ in range(2)]  # a first delivery, then a replay
     assert [(a.status_code, a.json()) for a in answers] == [(200, {"booking_id": booking["id"], "status": "EXPIRED"})] * 2
+
+
+async def test_a_customer_at_an_admin_route_is_403_whatever_else_is_wrong(client, app):
+    """The role is judged before the body, path and query (as the token is before the role): a
+    customer learns the action is not theirs, not what else is wrong with the request."""
+    event = await create_event(client, await admin(client, app))
+    _, buyer = await customer(client)
+    requests = [
+        ("POST", "/api/v1/events", {"name": ""}),
+        ("PATCH", f"/api/v1/events/{event['id']}", {"capacity": "many"}),
+        ("PATCH", "/api/v1/events/not-a-number", {}),
+        ("POST", f"/api/v1/events/{event['id']}/ticket-types", {"price": "1.555"}),
+        ("PATCH", f"/api/v1/events/{event['id']}/ticket-types/1", {"name": ""}),
+        ("DELETE", f"/api/v1/events/{event['id']}/ticket-types/x", None),
+        ("GET", "/api/v1/admin/messages?status=bogus", None),
+        ("POST", "/api/v1/admin/messages/x/resend", None),
+    ]
+    for method, url, body in requests:
+        answer = await client.request(method, url, json=body, headers=buyer)
+        assert (answer.status_code, answer.json()["code"]) == (403, "forbidden"), (method, url, answer.text)
+        anonymous = await client.request(method, url, json=body)
+        assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_authenticated"), (method, url)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ticketing.api.deps import CurrentUser, PageDep, ServicesDep, StoreDep
+from ticketing.api.deps import AdminUser, PageDep, ServicesDep, StoreDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import (
     DigitsId,
@@ -55,7 +55,7 @@ async def get_event(event_id: EventId, services: ServicesDep, request: Request) 
 
 
 @router.post("", status_code=201, response_model=EventOut, responses=documented(*_ADMIN_ERRORS))
-async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) -> EventOut:
+async def create_event(body: EventIn, user: AdminUser, services: ServicesDep) -> EventOut:
     if body.ticket_types is not None:
         types = tuple((t.name, t.price, t.capacity) for t in body.ticket_types)
     else:
@@ -76,7 +76,7 @@ async def create_event(body: EventIn, user: CurrentUser, services: ServicesDep) 
     responses=documented(*_ADMIN_ERRORS, e.EventNotFound, e.CapacityBelowSold, e.CheckoutLocked, e.LimitBelowBooked,
                          e.TicketTypeRequired),
 )
-async def update_event(event_id: EventId, body: EventPatch, user: CurrentUser, store: StoreDep) -> EventOut:
+async def update_event(event_id: EventId, body: EventPatch, user: AdminUser, store: StoreDep) -> EventOut:
     return EventOut.of(await events.update_event(store, user, event_id, body.changes()))
 
 
@@ -84,7 +84,7 @@ async def update_event(event_id: EventId, body: EventPatch, user: CurrentUser, s
     "/{event_id}/ticket-types", status_code=201, response_model=TicketTypeOut,
     responses=documented(*_ADMIN_ERRORS, e.EventNotFound, e.TicketTypeLimit),
 )
-async def add_ticket_type(event_id: EventId, body: TicketTypeIn, user: CurrentUser, store: StoreDep) -> TicketTypeOut:
+async def add_ticket_type(event_id: EventId, body: TicketTypeIn, user: AdminUser, store: StoreDep) -> TicketTypeOut:
     added, event = await events.add_ticket_type(store, user, event_id, body.name, body.price, body.capacity)
     return TicketTypeOut.of(added, event.available)
 
@@ -94,7 +94,7 @@ async def add_ticket_type(event_id: EventId, body: TicketTypeIn, user: CurrentUs
     responses=documented(*_ADMIN_ERRORS, e.EventNotFound, e.TicketTypeNotFound, e.CapacityBelowSold),
 )
 async def update_ticket_type(
-    event_id: EventId, type_id: TypeId, body: TicketTypePatch, user: CurrentUser, store: StoreDep
+    event_id: EventId, type_id: TypeId, body: TicketTypePatch, user: AdminUser, store: StoreDep
 ) -> TicketTypeOut:
     changed, event = await events.update_ticket_type(store, user, event_id, type_id, body.changes())
     return TicketTypeOut.of(changed, event.available)
@@ -104,6 +104,6 @@ async def update_ticket_type(
     "/{event_id}/ticket-types/{type_id}", status_code=204, response_class=Response,
     responses=documented(*_ADMIN_ERRORS, e.EventNotFound, e.TicketTypeNotFound, e.TicketTypeInUse),
 )
-async def delete_ticket_type(event_id: EventId, type_id: TypeId, user: CurrentUser, store: StoreDep) -> Response:
+async def delete_ticket_type(event_id: EventId, type_id: TypeId, user: AdminUser, store: StoreDep) -> Response:
     await events.delete_ticket_type(store, user, event_id, type_id)
     return Response(status_code=204)

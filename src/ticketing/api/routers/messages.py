@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from ticketing.api.deps import CurrentUser, PageDep, ServicesDep
+from ticketing.api.deps import AdminUser, CurrentUser, PageDep, ServicesDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import DigitsId, ListOut
 from ticketing.db.outbox import OutboxRow, SqlOutbox
@@ -53,7 +53,7 @@ def _sender(services: ServicesDep) -> Sender:
 
 @router.get("/admin/messages", response_model=ListOut[MessageOut], responses=documented(e.NotAuthenticated, e.Forbidden))
 async def list_messages(
-    user: CurrentUser, services: ServicesDep, page: PageDep, status: Annotated[MessageStatus | None, Query()] = None
+    user: AdminUser, services: ServicesDep, page: PageDep, status: Annotated[MessageStatus | None, Query()] = None
 ) -> ListOut[MessageOut]:
     """The outbox, newest first (admins)."""
     rows, total = await messages.list_messages(SqlOutbox(services.db), user, page, status)
@@ -66,7 +66,7 @@ async def list_messages(
     responses=documented(e.NotAuthenticated, e.Forbidden, mail_errors.MessageNotFound,
                          mail_errors.BookingNotConfirmed),
 )
-async def resend_message(message_id: MessageId, user: CurrentUser, services: ServicesDep) -> MessageOut:
+async def resend_message(message_id: MessageId, user: AdminUser, services: ServicesDep) -> MessageOut:
     """Sends a message again (admins): a failed one as it was, with its Message-ID; a sent one as
     a new message; a pending one is already on its way."""
     row = await messages.resend_message(SqlOutbox(services.db), user, message_id)
