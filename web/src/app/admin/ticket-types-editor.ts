@@ -40,6 +40,11 @@ export class TicketTypesEditor {
   /** type id (or 'new') → message of the last failure there. */
   protected readonly errors = signal<ReadonlyMap<number | 'new', ApiError>>(new Map());
   protected readonly saved = signal<number | null>(null);
+  /**
+   * type id (or 'new') whose change the service took but whose re-read failed: the list shown
+   * is stale, so the admin is asked to reload rather than to try the change again.
+   */
+  protected readonly notRefreshed = signal<number | 'new' | null>(null);
   protected readonly newType = typeGroup(this.fb);
   protected readonly canAdd = computed(() => this.rows().length < MAX_TYPES);
 
@@ -77,7 +82,11 @@ export class TicketTypesEditor {
     });
   }
 
-  /** One change at a time; then the event is read again for fresh counts. */
+  /**
+   * One change at a time; then the event is read again for fresh counts. A failed change shows
+   * its error on the row; a change that went through stays shown as done even when the re-read
+   * fails, with a note to reload (so an added type is not added twice).
+   */
   private async run(
     key: number | 'new',
     change: (eventId: number) => Promise<unknown>,
@@ -85,19 +94,28 @@ export class TicketTypesEditor {
     if (this.busy() !== null) return;
     this.busy.set(key);
     this.saved.set(null);
+    this.notRefreshed.set(null);
     this.setError(key, null);
     const eventId = this.event().id;
     try {
-      await change(eventId);
-      this.show(await firstValueFrom(this.eventsApi.get(eventId)));
-    } catch (caught) {
-      this.setError(key, toApiError(caught));
+      try {
+        await change(eventId);
+      } catch (caught) {
+        this.setError(key, toApiError(caught));
+        return;
+      }
+      try {
+        this.show(await firstValueFrom(this.eventsApi.get(eventId)));
+      } catch {
+        this.notRefreshed.set(key);
+      }
     } finally {
       this.busy.set(null);
     }
   }
 
   private show(event: TicketEvent): void {
+    this.notRefreshed.set(null);
     this.current.set(event);
     this.rows.set(
       (event.ticket_types ?? []).map((type) => ({

@@ -207,6 +207,8 @@ export const EN = {
     removeType: 'Remove',
     saveType: 'Save type',
     typeSaved: 'Saved.',
+    typeNotRefreshed:
+      'The change was saved, but the list could not be refreshed. Please reload the page.',
     deleteType: 'Delete',
     yesDelete: 'Yes, delete',
     keep: 'Keep',

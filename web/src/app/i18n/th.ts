@@ -201,6 +201,7 @@ export const TH: Translations & { errors: Record<string, string> } = {
     removeType: 'ลบออก',
     saveType: 'บันทึกประเภท',
     typeSaved: 'บันทึกแล้ว',
+    typeNotRefreshed: 'บันทึกการเปลี่ยนแปลงแล้ว แต่โหลดรายการล่าสุดไม่สำเร็จ กรุณาโหลดหน้านี้ใหม่',
     deleteType: 'ลบ',
     yesDelete: 'ใช่ ลบ',
     keep: 'ไม่ลบ',
