@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.api import in_process_client
-from tests.support.databases import BACKENDS, drop_pg_database, make_database, wipe
+from tests.support.databases import BACKENDS, create_pg_database, drop_pg_database, make_database, require_postgres, wipe
 from tests.support.server import ServerProcess
 from tests.support.settings import settings_for
 from ticketing.api.app import create_app
@@ -25,6 +25,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     url = make_database(request.param, tmp_path_factory.mktemp(request.param))
     yield url
     if request.param == "postgres":
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """An empty PostgreSQL database of the test's own (not migrated), dropped afterwards."""
+    require_postgres()
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
         drop_pg_database(url)
 
 

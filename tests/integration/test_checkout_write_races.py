@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from tests.support.api import admin, create_event, customer, event_body, in_process_client
-from tests.support.databases import drop_pg_database, make_database, require_postgres
+from tests.support.databases import drop_pg_database, make_database, pg_rows, require_postgres
 from tests.support.faults import read_db_state
 from tests.support.settings import settings_for
 from tests.support.smtp import until
@@ -96,11 +96,7 @@ async def _race(url: str, event_id: int, booking: Awaitable[httpx.Response],
 async def test_a_booking_racing_a_change_of_checkout_ends_as_the_new_mode_says(site, guarded) -> None:  # type: ignore[no-untyped-def]
     client, app, url = site
     if not guarded:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(_migration("0004_checkout.py").PG_BOOKINGS_FUNCTION)
-        finally:
-            await conn.close()
+        await pg_rows(url, _migration("0004_checkout.py").PG_BOOKINGS_FUNCTION)
     boss = await admin(client, app)
     event = await create_event(client, boss, capacity=10)
     _, buyer = await customer(client)

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
 from tests.support.credentials import PASSWORD
-from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, require_postgres
+from tests.support.databases import IN_CI, create_pg_database, drop_pg_database, pg_rows, require_postgres
 from tests.support.faults import ADMIN_EMAIL, admin_token, create_event, make_admin, read_db_state
 from tests.support.server import TICKETING, cli_env, free_port
 from tests.support.settings import TEST_ENV, settings_for
@@ -150,12 +149,8 @@ class Retrying:
 
 
 async def _bookings_by_key(database_url: str, event_id: int) -> dict[str, int]:
-    conn = await asyncpg.connect(database_url, timeout=10)
-    try:
-        rows = await conn.fetch("SELECT idempotency_key, COUNT(*) AS n FROM bookings WHERE event_id = $1 "
-                                "GROUP BY idempotency_key", event_id)
-    finally:
-        await conn.close()
+    rows = await pg_rows(database_url, "SELECT idempotency_key, COUNT(*) AS n FROM bookings WHERE event_id = $1 "
+                         "GROUP BY idempotency_key", event_id)
     return {row["idempotency_key"]: row["n"] for row in rows}
 
 
@@ -272,14 +267,6 @@ def test_hosts_migrating_at_once_through_pgbouncer_do_not_hang(cluster: clusters
         drop_pg_database(fresh)
 
 
-async def _rows(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(database_url, timeout=10)
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
-
-
 # The mail of the events' bookings, with each booking's state and buyer (plain SQL, not the sender's).
 _OUTBOX = """
 SELECT o.kind, o.booking_id, o.status, o.message_key, b.status AS booking_status, b.quantity, u.email
@@ -299,7 +286,7 @@ async def test_holds_payments_and_mail_on_three_hosts_at_once(cluster: clusters.
     # Whatever the other tests queued (their storms' mail, undeliverable while no SMTP server
     # listens) is set aside, so that it does not go out ahead of this test's: run in any order, the
     # test waits for its own messages only. Only this test's messages are checked in the inboxes.
-    await _rows(cluster.database_url, "UPDATE mail_outbox SET status = 'failed', last_error = 'set aside by a test' "
+    await pg_rows(cluster.database_url, "UPDATE mail_outbox SET status = 'failed', last_error = 'set aside by a test' "
                 "WHERE status = 'pending' RETURNING id")
     with contextlib.ExitStack() as servers:
         for host in cluster.hosts:
@@ -342,14 +329,14 @@ async def test_holds_payments_and_mail_on_three_hosts_at_once(cluster: clusters.
         event_ids = [event["id"], unpaid["id"]]
 
         async def no_hold_left() -> bool:
-            return not await _rows(cluster.database_url, "SELECT id FROM bookings WHERE event_id = ANY($1::bigint[]) "
+            return not await pg_rows(cluster.database_url, "SELECT id FROM bookings WHERE event_id = ANY($1::bigint[]) "
                                    "AND status = 'PENDING'", event_ids)
 
         await until(no_hold_left, 30, "every hold released or paid")
-        statuses = await _rows(cluster.database_url, "SELECT status, count(*) AS n FROM bookings WHERE event_id = $1 "
+        statuses = await pg_rows(cluster.database_url, "SELECT status, count(*) AS n FROM bookings WHERE event_id = $1 "
                                "GROUP BY status", unpaid["id"])
         assert {row["status"]: row["n"] for row in statuses} == {"EXPIRED": 12}
-        held_now = await _rows(cluster.database_url, "SELECT event_id, tickets_held FROM event_sales "
+        held_now = await pg_rows(cluster.database_url, "SELECT event_id, tickets_held FROM event_sales "
                                "WHERE event_id = ANY($1::bigint[])", event_ids)
         assert [row["tickets_held"] for row in held_now] == [0, 0], held_now
         for event_id in event_ids:
@@ -357,11 +344,11 @@ async def test_holds_payments_and_mail_on_three_hosts_at_once(cluster: clusters.
 
         # Every message of these bookings is sent: none waits, none failed.
         async def all_sent() -> bool:
-            rows = await _rows(cluster.database_url, _OUTBOX, event_ids)
+            rows = await pg_rows(cluster.database_url, _OUTBOX, event_ids)
             return all(row["status"] != "pending" for row in rows)
 
         await until(all_sent, 180, "every message of the storm's bookings sent")
-        outbox = await _rows(cluster.database_url, _OUTBOX, event_ids)
+        outbox = await pg_rows(cluster.database_url, _OUTBOX, event_ids)
     assert {row["status"] for row in outbox} == {"sent"}, Counter((row["kind"], row["status"]) for row in outbox)
     expected = {f"<{row['message_key']}@{MAIL_DOMAIN}>" for row in outbox}
     by_id: Counter[str] = Counter()
@@ -375,7 +362,7 @@ async def test_holds_payments_and_mail_on_three_hosts_at_once(cluster: clusters.
     assert len(expired) >= 12 and set(expired.values()) == {1}
     confirmed = [row for row in outbox if row["kind"] == "confirmed"]
     assert set(Counter(row["booking_id"] for row in confirmed).values()) == {1}
-    confirmed_bookings = await _rows(cluster.database_url, "SELECT id FROM bookings WHERE event_id = $1 "
+    confirmed_bookings = await pg_rows(cluster.database_url, "SELECT id FROM bookings WHERE event_id = $1 "
                                      "AND status = 'CONFIRMED'", event["id"])
     assert {row["booking_id"] for row in confirmed} == {row["id"] for row in confirmed_bookings} != set()
     messages = {m.message_id: m for inbox in inboxes.values() for m in inbox.messages}

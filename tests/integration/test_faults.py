@@ -48,14 +48,6 @@ SHORT_DB_TIMEOUTS = {
 SLOWEST_ALLOWED = DB_TIMEOUT + max(DB_TIMEOUT, 2.0) + 1.5
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    url = create_pg_database("ticketing_faults")
-    yield url
-    drop_pg_database(url)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -25,12 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.credentials import PASSWORD
-from tests.support.databases import (
-    create_pg_database,
-    deadlocks_after_others_left,
-    drop_pg_database,
-    require_postgres,
-)
+from tests.support.databases import deadlocks_after_others_left, pg_rows
 from tests.support.server import ServerProcess, run_cli
 from tests.support.settings import settings_for
 from ticketing.db import group_commit
@@ -45,27 +39,9 @@ REQUESTS = 1000
 IN_FLIGHT = 128
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    url = create_pg_database("ticketing_deadlocks")
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
-async def _fetch(url: str, query: str, *args: Any) -> Any:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetch(query, *args)
-    finally:
-        await conn.close()
-
-
 async def _deadlocks_now(url: str) -> int:
     """The deadlock count now (the servers are up and idle: nothing has been booked yet)."""
-    rows = await _fetch(url, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+    rows = await pg_rows(url, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
     return int(rows[0]["deadlocks"])
 
 
@@ -130,7 +106,7 @@ async def test_batches_over_many_events_from_many_processes_never_deadlock(pg_ur
 
     statuses = {status for status, _, _ in results}
     assert statuses == {201}, f"every booking fits (capacity 10,000 each): {sorted(statuses)}"
-    rows = await _fetch(pg_url, """
+    rows = await pg_rows(pg_url, """
         SELECT e.event_id AS id, e.tickets_sold,
                (SELECT COALESCE(SUM(quantity), 0) FROM bookings b
                 WHERE b.event_id = e.event_id AND b.status = 'CONFIRMED') AS confirmed,
@@ -142,7 +118,7 @@ async def test_batches_over_many_events_from_many_processes_never_deadlock(pg_ur
     for row in rows:
         assert row["tickets_sold"] == row["confirmed"] == row["live"] == sold[row["id"]], dict(row)
     # Batches formed, and some of them spanned several events: the case that could deadlock.
-    batches = await _fetch(pg_url, """
+    batches = await pg_rows(pg_url, """
         SELECT xmin::text AS xid, COUNT(*) AS bookings, COUNT(DISTINCT event_id) AS events
         FROM bookings GROUP BY xmin::text HAVING COUNT(*) > 1""")
     multi_event = [b for b in batches if b["events"] > 1]
@@ -228,7 +204,7 @@ async def test_opposite_batches_deadlock_only_without_lock_ordering(pg_url, orde
     runs = await _opposite_batches(pg_url)
 
     after = await deadlocks_after_others_left(pg_url)
-    counts = await _fetch(pg_url, "SELECT id, n FROM slots ORDER BY id")
+    counts = await pg_rows(pg_url, "SELECT id, n FROM slots ORDER BY id")
     # Whatever happened, each of the four writes was kept exactly once.
     assert [(row["id"], row["n"]) for row in counts] == [(1, 2), (2, 2)]
     if ordered:

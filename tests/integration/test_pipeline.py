@@ -8,19 +8,13 @@ rows take them in one order, with a control that deadlocks without the ordering.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.databases import (
-    create_pg_database,
-    deadlocks_after_others_left,
-    drop_pg_database,
-    require_postgres,
-)
+from tests.support.databases import deadlocks_after_others_left, pg_rows
 from tests.support.settings import settings_for
 from ticketing.db import group_commit
 from ticketing.db.database import Database
@@ -31,22 +25,8 @@ from ticketing.domain.errors import ServiceUnavailable
 MODES = ["session", "transaction"]  # TICKETING_DATABASE_POOLER: statement cache on / off
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    require_postgres()
-    url = create_pg_database("ticketing_pipeline")
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
 async def _sql(url: str, *statements: str) -> list[Any]:
-    conn = await asyncpg.connect(url)
-    try:
-        return [await conn.fetch(statement) for statement in statements]
-    finally:
-        await conn.close()
+    return [await pg_rows(url, statement) for statement in statements]
 
 
 @pytest.fixture

@@ -109,6 +109,15 @@ async def wipe(db: Database) -> None:
             await conn.execute(text(f"TRUNCATE {', '.join(present)} RESTART IDENTITY CASCADE"))
 
 
+async def pg_rows(url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    """``query`` on a connection of its own (autocommitted), outside whatever the test runs."""
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
 async def deadlocks_after_others_left(url: str) -> int:
     """PostgreSQL's deadlock count for this database, once every other session on it is gone.
 
