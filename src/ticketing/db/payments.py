@@ -1,8 +1,8 @@
 """A payment recorded against a booking: the provider's webhook and the admin's mark-paid.
 
 On PostgreSQL the whole transaction is one call of the function ``ticketing_pay`` (migrations
-0004 and 0006; ``pay_pg``): one round trip, and the event's row locked only until its COMMIT. On SQLite
-``record_payment`` runs the same steps inside BEGIN IMMEDIATE. What both do:
+0004 and 0006; ``pay_pg``): one round trip, and the event's row locked only until its COMMIT.
+On SQLite ``record_payment`` runs the same steps inside BEGIN IMMEDIATE. What both do:
 
 ONE transaction per payment, alone (never in a group-commit batch), taking its locks in the
 order every status change takes them: the provider event's key first (so that deliveries of one
@@ -19,8 +19,8 @@ event's sales row, the buyer's usage row and the types by id.
   limit) it is undone and the booking stays EXPIRED with ``refund_due``.
 - A payment for a CANCELLED booking is never lost: the booking is marked ``refund_due``; so is
   an expired hold its owner cancelled (EXPIRED with nothing due), and a CANCELLED or EXPIRED one
-  paid again after its refund (migration 0006). A payment for a booking
-  that is owed a refund already is kept in ``payment_events`` and logged as a warning.
+  paid again after its refund (migration 0006). A payment for a booking that is owed a refund
+  already is kept in ``payment_events`` and logged as a warning.
 - A booking that is paid already stays as it is (a repeated mark-paid changes nothing). A second
   provider event paying it is kept in ``payment_events`` with the booking's id and logged as a
   warning for reconciliation: marking a CONFIRMED booking ``refund_due`` would let a refund leave

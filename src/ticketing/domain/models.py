@@ -152,12 +152,14 @@ class Event:
             for type_id, wanted_quantity in wanted
         )
         if short:
-            return self.sold_out(items, quantity)
+            return self._sold_out(wanted)
         return None
 
     def sold_out(self, items: tuple[tuple[int, int], ...], quantity: int) -> TicketsSoldOut:
         """The sold-out answer to these items: the event's available, and each requested type's."""
-        wanted = self.items_for(items, quantity)
+        return self._sold_out(self.items_for(items, quantity))
+
+    def _sold_out(self, wanted: tuple[tuple[int, int], ...]) -> TicketsSoldOut:
         return TicketsSoldOut(self.available, tuple((type_id, self._type_available(type_id)) for type_id, _ in wanted))
 
     def _type_available(self, type_id: int) -> int:
