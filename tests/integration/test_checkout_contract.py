@@ -6,6 +6,7 @@ payment page, and invariant 5 read back through the API after a mix of operation
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -548,6 +549,88 @@ async def test_a_currency_that_differs_is_a_mismatch(client, app):
     wrong = notice(booking, event_id="evt_fixed", amount="1.00")
     assert (await deliver(client, wrong)).status_code == 409
     assert (await deliver(client, body)).json()["status"] == "CONFIRMED"
+
+
+def amount_written(booking: dict[str, Any], literal: str, **overrides: Any) -> bytes:
+    """A notice whose amount is the JSON text ``literal``, as written: json.dumps would turn a
+    Decimal away and write a float its own way."""
+    return notice(booking, amount=None, **overrides).replace(b'"amount": null', b'"amount": ' + literal.encode())
+
+
+async def test_a_lower_case_currency_pays(client, app):
+    event = await payment_event(client, await admin(client, app))
+    _, headers = await customer(client)
+    booking = await held_booking(client, headers, event, 0, 1)
+    assert booking["payment"]["currency"] == "THB"
+    paid = await deliver(client, notice(booking, currency="thb"))  # as Stripe writes it
+    assert paid.status_code == 200 and paid.json() == {"booking_id": booking["id"], "status": "CONFIRMED"}
+    after = await get_booking(client, headers, booking["id"])
+    assert after["payment"]["status"] == "paid" and len(after["tickets"]) == 1
+
+
+async def test_any_amount_or_currency_but_the_bookings_is_a_mismatch_that_changes_nothing(client, app):
+    event = await payment_event(client, await admin(client, app))
+    _, headers = await customer(client)
+    booking = await held_booking(client, headers, event, 0, 1)
+    assert (booking["payment"]["amount"], booking["payment"]["currency"]) == ("1200.00", "THB")
+    others = [
+        notice(booking, event_id="evt_retried", currency="USD"),
+        notice(booking, event_id="evt_retried", currency="baht"),
+        notice(booking, event_id="evt_retried", currency=" THB"),  # only the case is forgiven
+        notice(booking, event_id="evt_retried", amount="-1200.00"),
+        amount_written(booking, "-1200", event_id="evt_retried"),
+        notice(booking, event_id="evt_retried", amount="1200000.00"),  # a thousand times too much
+        amount_written(booking, "120000", event_id="evt_retried"),  # minor units
+        notice(booking, event_id="evt_retried", amount="1200.001"),  # would round to the booking's
+        amount_written(booking, "1200.001", event_id="evt_retried"),
+        amount_written(booking, "1200.0049", event_id="evt_retried"),
+        # As large as is accepted: far more minor units than the database's bigint holds.
+        notice(booking, event_id="evt_retried", amount="999999999999999999.99999999"),
+        amount_written(booking, "1e18", event_id="evt_retried"),
+        amount_written(booking, "-1e18", event_id="evt_retried"),
+        amount_written(booking, "1e-300", event_id="evt_retried"),
+    ]
+    for body in others:
+        answer = await deliver(client, body)
+        assert answer.status_code == 409 and answer.json()["code"] == "amount_mismatch", (body, answer.text)
+    still = await get_booking(client, headers, booking["id"])
+    assert still["status"] == "PENDING" and still["payment"]["status"] == "due" and still["tickets"] == []
+    assert (await get_event(client, event["id"]))["tickets_held"] == 1
+    # None of them was recorded: the same provider event id, with the booking's amount, pays.
+    paid = await deliver(client, notice(booking, event_id="evt_retried"))
+    assert paid.status_code == 200 and paid.json()["status"] == "CONFIRMED"
+
+
+async def test_a_webhook_amount_that_is_no_number_or_an_empty_currency_is_refused(client, app):
+    event = await payment_event(client, await admin(client, app))
+    _, headers = await customer(client)
+    booking = await held_booking(client, headers, event, 0, 1)
+    missing = json.loads(notice(booking, event_id="evt_refused"))
+    del missing["amount"]
+    refused = [
+        notice(booking, event_id="evt_refused", amount="abc"),
+        notice(booking, event_id="evt_refused", amount=True),
+        notice(booking, event_id="evt_refused", amount=None),
+        json.dumps(missing).encode(),
+        notice(booking, event_id="evt_refused", amount="1.2e3"),
+        notice(booking, event_id="evt_refused", amount=" 1200.00"),
+        notice(booking, event_id="evt_refused", amount="NaN"),
+        amount_written(booking, "NaN", event_id="evt_refused"),
+        amount_written(booking, "1e400", event_id="evt_refused"),  # a double's infinity
+        amount_written(booking, "2e18", event_id="evt_refused"),
+        notice(booking, event_id="evt_refused", amount="1" * 10_000),
+        amount_written(booking, "1" * 10_000, event_id="evt_refused"),
+        notice(booking, event_id="evt_refused", amount="1200.000000001"),  # 9 decimals
+        notice(booking, event_id="evt_refused", currency=""),
+        notice(booking, event_id="evt_refused", currency="T" * 17),
+        notice(booking, event_id="evt_refused", currency="TH\x00B"),
+    ]
+    for body in refused:
+        answer = await deliver(client, body)
+        assert answer.status_code == 422 and answer.json()["code"] == "validation_error", (body[:200], answer.text)
+    assert (await get_booking(client, headers, booking["id"]))["status"] == "PENDING"
+    paid = await deliver(client, notice(booking, event_id="evt_refused"))
+    assert paid.status_code == 200 and paid.json()["status"] == "CONFIRMED"
 
 
 async def test_the_webhook_is_unavailable_without_its_secret(make_app, database_url):

@@ -95,6 +95,22 @@ def _money_text(value: object) -> object:
     return value
 
 
+# A provider's amount sent as text: Money's rule (plain digits, optionally a point and decimals)
+# with an optional minus sign, up to 18 digits before the point and 8 after it. The digits are
+# bounded so that no amount is too large to handle; 26 of them fit decimal's default precision
+# (28 digits), so comparing one with a booking's total is exact.
+_AMOUNT_TEXT = r"^-?[0-9]{1,18}(\.[0-9]{1,8})?$"
+# A provider's amount sent as a JSON number: any finite one from -10^18 to 10^18. pydantic reads a
+# JSON number as a double; both bounds are doubles, so rounding never takes a number across them.
+_MAX_PROVIDER_AMOUNT = 10**18
+
+
+def _amount_text(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(_AMOUNT_TEXT, value):
+        raise ValueError('must be a decimal string with at most 18 digits before the point and 8 after it, like "1500.00"')
+    return value
+
+
 _DATE_TIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
@@ -147,6 +163,19 @@ Money = Annotated[
         {"type": "string", "pattern": _MONEY_TEXT},
     ]}),
 ]
+# What a payment provider says it was paid, checked for being a number and nothing more: an amount
+# other than the booking's is 409 amount_mismatch (payments.md), not a malformed request.
+ProviderAmount = Annotated[
+    Decimal,
+    BeforeValidator(_amount_text),
+    Field(ge=-_MAX_PROVIDER_AMOUNT, le=_MAX_PROVIDER_AMOUNT, allow_inf_nan=False),
+    WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": -_MAX_PROVIDER_AMOUNT, "maximum": _MAX_PROVIDER_AMOUNT},
+        {"type": "string", "pattern": _AMOUNT_TEXT},
+    ]}),
+]
+# A provider's currency code in any case (Stripe sends "thb"): upper-cased, as bookings keep theirs.
+ProviderCurrency = Annotated[Text, StringConstraints(min_length=1, max_length=16), AfterValidator(str.upper)]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str, when_used="json")]
 Instant = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_utc)]
 Email = Annotated[
@@ -485,8 +514,11 @@ class WebhookIn(BaseModel):
     id: Annotated[Text, StringConstraints(min_length=1, max_length=255)]
     type: Annotated[Text, StringConstraints(min_length=1, max_length=100)]
     reference: Annotated[Text, StringConstraints(min_length=1, max_length=64)]
-    amount: Money
-    currency: Currency
+    amount: Annotated[ProviderAmount, Field(description="An amount other than the booking's is answered 409 amount_mismatch.")]
+    currency: Annotated[ProviderCurrency, Field(
+        description="Compared with the booking's currency ignoring case (\"thb\" pays THB); any other is answered "
+                    "409 amount_mismatch."
+    )]
 
 
 class WebhookOut(BaseModel):

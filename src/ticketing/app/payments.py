@@ -20,6 +20,11 @@ from ticketing.domain.models import Booking, BookingStatus, User, new_ticket_cod
 # A signature whose timestamp is further than this from now is refused (either way: clocks drift).
 SIGNATURE_TOLERANCE_SECONDS = 300
 SUCCEEDED = "payment.succeeded"
+# The largest amount a booking's total (minor units, a bigint) can be.
+_MAX_TOTAL = Decimal(2**63 - 1).scaleb(-2)
+_MINOR_UNIT = Decimal("0.01")
+# No booking's total is negative (prices cannot be: a CHECK on each), so none is this.
+_NO_BOOKING_TOTAL = -1
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -59,6 +64,17 @@ class ProviderEvent:
     currency: str
 
 
+def _as_total(amount: Decimal) -> int:
+    """``amount`` in minor units, as the database compares it with the booking's total. An amount
+    that is no total a booking can have (negative, a fraction of a minor unit, past what the database
+    holds) is given as one no booking has: the answer is then amount_mismatch, after the checks that
+    come before it (a repeated event id, an unknown reference), and the database is never handed a
+    number it cannot hold. Rounding it to minor units instead would let 1500.001 pay 1500.00."""
+    if 0 <= amount <= _MAX_TOTAL and amount % _MINOR_UNIT == 0:
+        return to_minor(amount)
+    return _NO_BOOKING_TOTAL
+
+
 def _codes(count: int) -> list[str]:
     return [new_ticket_code() for _ in range(count)]
 
@@ -68,7 +84,7 @@ async def receive_provider_event(store: Store, event: ProviderEvent, now: dateti
     reference names; any other type (``payment.failed``) changes nothing (the hold stays until
     it expires) but is answered, and remembered, all the same."""
     payment = Payment(
-        succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=to_minor(event.amount),
+        succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=_as_total(event.amount),
         currency=event.currency, provider_event_id=event.id,
     )
     return await _as_seen(store, await store.bookings.pay(payment, _codes, now), now)
