@@ -132,9 +132,11 @@ async def test_the_owner_gets_the_tickets_again_at_most_three_times_an_hour(clie
             app.state.services.settings.database_url, server.url))
         assert sender is not None
         await sender.send_due()
-        received = server.inbox.wait_for_count(6)  # 2 confirmations, 1 cancellation, 3 copies
+        # 1 confirmation, 3 copies, 1 cancellation: the other booking's confirmation, cancelled
+        # before it went out, is skipped (its tickets are void).
+        received = server.inbox.wait_for_count(5)
     tickets = [r for r in received if r.message["Subject"] == f"Your tickets for {event['name']}"]
-    assert len(tickets) == 5 and len({r.message_id for r in tickets}) == 5
+    assert len(tickets) == 4 and len({r.message_id for r in tickets}) == 4
 
 
 @pytest.mark.parametrize("locked", [True, False], ids=["locked", "control-unlocked"])

@@ -174,6 +174,46 @@ async def test_a_refused_recipient_is_marked_failed_after_the_retries_and_the_bo
     assert (again["status"], [t["status"] for t in again["tickets"]]) == ("CONFIRMED", ["VALID", "VALID"])
 
 
+async def test_a_message_whose_booking_moved_on_is_skipped_and_the_new_states_message_goes(client, app):
+    """"Your tickets" of a booking cancelled before it went out (its codes are void) and "what to
+    pay" of a booking paid meanwhile are not sent: skipped, with why. The messages of the new
+    states go. An admin's resend of a skipped message tries it again, and it is skipped again."""
+    admin_headers = await admin(client, app)
+    instant = await create_event(client, admin_headers)
+    paying = await create_event(client, admin_headers, checkout="payment", price="800.00")
+    _, headers = await customer(client)
+    cancelled = (await book(client, headers, instant["id"], 2)).json()
+    assert (await client.post(f"/api/v1/bookings/{cancelled['id']}/cancel", headers=headers)).status_code == 200
+    paid = (await book(client, headers, paying["id"], 1)).json()
+    assert (await client.post(f"/api/v1/bookings/{paid['id']}/mark-paid", headers=admin_headers)).status_code == 200
+    db, skipped_before = app.state.services.db, _count("skipped")
+
+    with smtp_server() as server:
+        assert await _sender(app, server.url).send_due() == 2
+        received = server.inbox.wait_for_count(2)
+    rows = await outbox_rows(db)
+    assert [(r["booking_id"], r["kind"], r["status"]) for r in rows] == [
+        (cancelled["id"], "confirmed", "skipped"), (cancelled["id"], "cancelled", "sent"),
+        (paid["id"], "pending", "skipped"), (paid["id"], "confirmed", "sent")]
+    assert rows[0]["last_error"] == "not sent: the booking is CANCELLED now, no longer CONFIRMED"
+    assert rows[2]["last_error"] == "not sent: the booking is CONFIRMED now, no longer PENDING"
+    assert sorted(r.message_id for r in received) == sorted(f"<{r['message_key']}@example.com>" for r in rows
+                                                            if r["status"] == "sent")
+    assert not any(t["code"] in text_of(r.message, "plain") for r in received for t in cancelled["tickets"])
+    assert _count("skipped") - skipped_before == 2
+
+    listed = (await client.get("/api/v1/admin/messages?status=skipped", headers=admin_headers)).json()
+    assert [(m["id"], m["status"]) for m in listed["items"]] == [(rows[2]["id"], "skipped"), (rows[0]["id"], "skipped")]
+    again = await client.post(f"/api/v1/admin/messages/{rows[2]['id']}/resend", headers=admin_headers)
+    assert (again.status_code, again.json()["status"]) == (202, "pending")
+    void = await client.post(f"/api/v1/admin/messages/{rows[0]['id']}/resend", headers=admin_headers)
+    assert (void.status_code, void.json()["code"]) == (409, "booking_not_confirmed")
+    with smtp_server() as server:
+        assert await _sender(app, server.url).send_due() == 0
+        assert server.inbox.messages == []
+    assert [r["status"] for r in await outbox_rows(db)] == ["skipped", "sent", "skipped", "sent"]
+
+
 @pytest.mark.parametrize("claimed", [True, False], ids=["claimed", "control-unclaimed"])
 async def test_two_senders_on_one_outbox_send_each_message_once(client, app, claimed, monkeypatch):
     """Two senders with their own engines (as two hosts), at once, on 40 messages. The control

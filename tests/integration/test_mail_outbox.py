@@ -120,3 +120,57 @@ def test_the_outbox_migration_goes_down_to_0004_and_up_again(backend, tmp_path):
         assert "language" not in language and not triggers
         upgrade(url)
         assert asyncio.run(columns_and_triggers(url)) == (language | {"language"}, up_triggers)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_skipped_status_comes_with_0007_and_the_outbox_keeps_its_rows_counter_and_triggers(backend, tmp_path):
+    """0007 lets a row be skipped. On SQLite that rebuilds the table: its rows, its AUTOINCREMENT
+    counter (the last id was deleted: it is not given again) and the bookings triggers that write
+    into it survive; the downgrade turns skipped rows into failed ones."""
+    from sqlalchemy.exc import IntegrityError
+
+    from ticketing.db.migrate import downgrade, upgrade
+
+    insert = ("INSERT INTO mail_outbox (kind, booking_id, status, attempts, next_attempt_at, message_key, created_at) "
+              "VALUES ('confirmed', 1, '{status}', 0, '2026-12-02 10:00:00.000000', '{key}', '2026-12-02 10:00:00.000000')")
+
+    async def run(url: str, *statements: str) -> list[list[tuple]]:
+        db = Database.from_settings(settings_for(url))
+        try:
+            async with db.engine.connect() as conn:
+                return [list(map(tuple, (await conn.execute(text(s))).all())) if s.startswith("SELECT")
+                        else (await conn.execute(text(s)), [])[1] for s in statements]
+        finally:
+            await db.dispose()
+
+    def status_refused(url: str, status: str) -> bool:
+        try:
+            asyncio.run(run(url, insert.format(status=status, key="f" * 32)))
+        except IntegrityError:
+            return True
+        asyncio.run(run(url, f"DELETE FROM mail_outbox WHERE status = '{status}'"))
+        return False
+
+    triggers = ("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name" if backend == "sqlite"
+                else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")
+    everything = "SELECT id, status, message_key FROM mail_outbox ORDER BY id"
+    with temporary_database(backend, tmp_path) as url:
+        upgrade(url, "0006")
+        asyncio.run(run(url, *(insert.format(status=s, key=str(i) * 32) for i, s in enumerate(("sent", "failed", "pending"))),
+                        "DELETE FROM mail_outbox WHERE message_key = '" + "2" * 32 + "'"))
+        [rows, triggers_before] = asyncio.run(run(url, everything, triggers))
+        assert status_refused(url, "skipped")
+
+        upgrade(url)
+        assert asyncio.run(run(url, everything, triggers)) == [rows, triggers_before]
+        asyncio.run(run(url, insert.format(status="pending", key="n" * 32)))
+        [[(new_id,)]] = asyncio.run(run(url, "SELECT max(id) FROM mail_outbox"))
+        assert new_id >= rows[-1][0] + 2, "the deleted row's id is not given again"
+        assert not status_refused(url, "skipped") and status_refused(url, "lost")
+        asyncio.run(run(url, "UPDATE mail_outbox SET status = 'skipped' WHERE status = 'sent'"))
+
+        downgrade(url, "0006")
+        assert [status for _, status, _ in asyncio.run(run(url, everything))[0]] == ["failed", "failed", "pending"]
+        assert status_refused(url, "skipped") and asyncio.run(run(url, triggers))[0] == triggers_before
+        upgrade(url)
+        assert not status_refused(url, "skipped")

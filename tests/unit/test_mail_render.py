@@ -141,3 +141,17 @@ def test_a_wrong_smtp_url_or_a_lease_shorter_than_a_delivery_stops_the_start() -
 
 def test_retries_wait_longer_each_time_and_never_more_than_a_minute() -> None:
     assert [retry_delay(n, 2.0) for n in range(1, 9)] == [2, 4, 8, 16, 32, 60, 60, 60]
+
+
+# (kind, the booking's status when the message is sent) that are out of date: what to pay when
+# nothing is due any more, tickets that are not (or no longer) valid.
+OUTDATED = {("pending", "CONFIRMED"), ("pending", "EXPIRED"), ("pending", "CANCELLED"),
+            ("confirmed", "PENDING"), ("confirmed", "EXPIRED"), ("confirmed", "CANCELLED")}
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("status", ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"])
+def test_only_what_to_pay_and_the_tickets_go_out_of_date_when_the_booking_moves_on(kind, status):
+    outdated = replace(MESSAGE, kind=kind, status=status).outdated()
+    assert (outdated is not None) == ((kind.value, status) in OUTDATED)
+    assert outdated is None or outdated.startswith(f"not sent: the booking is {status} now")

@@ -43,6 +43,9 @@ T = TypeVar("T")
 o = t.mail_outbox.c
 _PENDING: ColumnElement[str] = literal_column("'pending'", String)
 _IS_PENDING = o.status == _PENDING
+# A row's status: to send; delivered; given up after the last attempt; not sent because its
+# booking left the state it tells of (mail/content.py). ck_mail_outbox_status holds the same.
+STATUSES = ("pending", "sent", "failed", "skipped")
 # The longest error text kept on a row (an SMTP reply, or an exception's message).
 MAX_ERROR_LENGTH = 500
 
@@ -154,6 +157,14 @@ class SqlOutbox:
             .values(status="sent", sent_at=self._now(), lease_token=None, last_error=None)
         )
 
+    async def mark_skipped(self, row_id: int, token: str | None, reason: str) -> bool:
+        """Not to be sent (its booking has moved on), with why in ``last_error``; whether the row
+        was still this claim's."""
+        return await self._change(
+            update(t.mail_outbox).where(self._held(row_id, token))
+            .values(status="skipped", lease_token=None, last_error=reason[:MAX_ERROR_LENGTH])
+        )
+
     async def record_failure(self, row: OutboxRow, token: str | None, error: str, *, max_attempts: int,
                              first_delay: float) -> str:
         """Counts a failed attempt: due again after the backoff, or ``failed`` after the last one.
@@ -222,7 +233,7 @@ class SqlOutbox:
 
     # -- the admin API -------------------------------------------------------------------------
     async def page(self, page: Page, *, status: str | None = None) -> tuple[list[OutboxRow], int]:
-        if status not in (None, "pending", "sent", "failed"):
+        if status not in (None, *STATUSES):
             raise ValueError(f"no such status: {status!r}")
         # A literal, so that the partial indexes of pending and failed rows serve it.
         conditions = [] if status is None else [o.status == literal_column(f"'{status}'")]
@@ -243,12 +254,13 @@ class SqlOutbox:
         return await self._read(work)
 
     async def resend(self, row_id: int, admin_id: int) -> OutboxRow | None:
-        """A failed message goes again as it was (same row, same Message-ID, attempts from 0); a
-        sent one goes as a new copy (a new row and Message-ID: mail clients drop a second
+        """A failed or skipped message goes again as it was (same row, same Message-ID, attempts
+        from 0; a skipped one is skipped again while its booking is where it was); a sent one goes
+        as a new copy (a new row and Message-ID: mail clients drop a second
         message with an ID they have seen); a pending one is already on its way. None: no such
         row."""
         retry = (
-            update(t.mail_outbox).where(o.id == row_id, o.status == literal_column("'failed'"))
+            update(t.mail_outbox).where(o.id == row_id, o.status.in_([literal_column("'failed'"), literal_column("'skipped'")]))
             .values(status="pending", attempts=0, next_attempt_at=self._now(), lease_token=None)
             .returning(*t.mail_outbox.c)
         )

@@ -251,7 +251,7 @@ mail_outbox = Table(
     Column("sent_at", UTCDateTime(), nullable=True),
     Column("last_error", Text, nullable=True),
     CheckConstraint("kind IN ('pending', 'confirmed', 'expired', 'cancelled', 'refund_due')", name="ck_mail_outbox_kind"),
-    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_mail_outbox_status"),
+    CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="ck_mail_outbox_status"),
     CheckConstraint("attempts >= 0", name="ck_mail_outbox_attempts"),
     Index("ix_mail_outbox_due", "next_attempt_at", "id", postgresql_where=text("status = 'pending'"),
           sqlite_where=text("status = 'pending'")),

@@ -15,7 +15,6 @@ from ticketing.mail.errors import BookingNotConfirmed, MessageNotFound, TooManyR
 
 RESEND_LIMIT = 3
 RESEND_WINDOW = timedelta(hours=1)
-STATUSES = ("pending", "sent", "failed")
 
 
 def _admin_only(user: User) -> None:
@@ -29,9 +28,9 @@ async def list_messages(outbox: SqlOutbox, user: User, page: Page, status: str |
 
 
 async def resend_message(outbox: SqlOutbox, user: User, message_id: int) -> OutboxRow:
-    """A failed message is tried again as it was; a sent one goes again as a new message. A
-    message's content is read when it is sent: "your tickets" goes only while the booking is
-    CONFIRMED, as a buyer's own request does (its tickets would be void)."""
+    """A failed or skipped message is tried again as it was; a sent one goes again as a new
+    message. A message's content is read when it is sent: "your tickets" goes only while the
+    booking is CONFIRMED, as a buyer's own request does (its tickets would be void)."""
     _admin_only(user)
     found = await outbox.get(message_id)
     if found is None:

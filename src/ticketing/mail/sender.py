@@ -6,10 +6,12 @@ session is opened first (a server that is down costs no message an attempt: they
 rows are claimed a few at a time (each claim a lease, see db/outbox.py) and sent one by one:
 read from the database, render (in a child process at the lowest CPU priority, renderer.py:
 bookings get the CPU first), send, mark sent, and pause if the process is busy serving
-(yielding.py). A refused or broken delivery counts an attempt and
-the row waits ``retry_delay`` (doubling, at most a minute), until ``mail_max_attempts`` marks it
-failed. A message is started only while its claim's lease outlasts the longest a delivery may
-take, so no other sender can take it over mid-send.
+(yielding.py). A refused or broken delivery counts an attempt and the row waits
+``retry_delay`` (doubling, at most a minute), until ``mail_max_attempts`` marks it failed. A
+message whose booking has left the state it tells of by then ("what to pay" for a booking no
+longer PENDING, "your tickets" for one no longer CONFIRMED) is marked skipped, not sent
+(content.py). A message is started only while its claim's lease outlasts the longest a delivery
+may take, so no other sender can take it over mid-send.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ class MailSender:
                 row = remaining[0]
                 started = time.monotonic()
                 outgoing = await self._render(row, claim.token)
-                if outgoing is None:  # counted as a failed attempt
+                if outgoing is None:  # counted as a failed attempt, or skipped: nothing to send
                     remaining.pop(0)
                     continue
                 if not (self._lease_allows(claim) and smtp.usable):
@@ -147,11 +149,17 @@ class MailSender:
             content = await self.outbox.content(row)
             if content is None:
                 raise LookupError(f"booking {row.booking_id} not found")
-            return await self.renderer.render(content)
+            outdated = content.outdated()
+            if outdated is None:
+                return await self.renderer.render(content)
         except Exception as error:  # a bug or bad data: logged, counted, and tried again later
             log.exception("mail: cannot render message %d", row.id)
             await self._failed(row, token, f"cannot render: {error!r}")
             return None
+        log.info("mail: message %d (%s) skipped: %s", row.id, row.kind.value, outdated)
+        if await self.outbox.mark_skipped(row.id, token, outdated):
+            metrics.MESSAGES.labels(outcome="skipped").inc()
+        return None
 
     async def _send(self, smtp: SmtpSession, row: OutboxRow, outgoing: Outgoing, token: str | None) -> int:
         try:

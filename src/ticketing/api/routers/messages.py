@@ -20,7 +20,8 @@ from ticketing.mail.render import Sender
 router = APIRouter(tags=["messages"], responses=COMMON_ERRORS)
 MessageId = Annotated[DigitsId, Path()]
 BookingId = Annotated[DigitsId, Path()]
-MessageStatus = Literal["pending", "sent", "failed"]
+# db/outbox.STATUSES
+MessageStatus = Literal["pending", "sent", "failed", "skipped"]
 
 
 class MessageOut(BaseModel):
@@ -67,8 +68,9 @@ async def list_messages(
                          mail_errors.BookingNotConfirmed),
 )
 async def resend_message(message_id: MessageId, user: AdminUser, services: ServicesDep) -> MessageOut:
-    """Sends a message again (admins): a failed one as it was, with its Message-ID; a sent one as
-    a new message; a pending one is already on its way."""
+    """Sends a message again (admins): a failed or skipped one as it was, with its Message-ID (a
+    skipped one is skipped again while its booking stays where it went); a sent one as a new
+    message; a pending one is already on its way."""
     row = await messages.resend_message(SqlOutbox(services.db), user, message_id)
     return MessageOut.of(row, _sender(services))
 

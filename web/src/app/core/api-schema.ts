@@ -39,8 +39,9 @@ export interface paths {
         put?: never;
         /**
          * Resend Message
-         * @description Sends a message again (admins): a failed one as it was, with its Message-ID; a sent one as
-         *     a new message; a pending one is already on its way.
+         * @description Sends a message again (admins): a failed or skipped one as it was, with its Message-ID (a
+         *     skipped one is skipped again while its booking stays where it went); a sent one as a new
+         *     message; a pending one is already on its way.
          */
         post: operations["resend_message_api_v1_admin_messages__message_id__resend_post"];
         delete?: never;
@@ -836,7 +837,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "pending" | "sent" | "failed";
+            status: "pending" | "sent" | "failed" | "skipped";
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -999,7 +1000,7 @@ export interface operations {
     list_messages_api_v1_admin_messages_get: {
         parameters: {
             query?: {
-                status?: ("pending" | "sent" | "failed") | null;
+                status?: ("pending" | "sent" | "failed" | "skipped") | null;
                 limit?: number;
                 offset?: number;
             };
@@ -2616,9 +2617,15 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** Amount */
+                    /**
+                     * Amount
+                     * @description An amount other than the booking's is answered 409 amount_mismatch.
+                     */
                     amount: number | string;
-                    /** Currency */
+                    /**
+                     * Currency
+                     * @description Compared with the booking's currency ignoring case ("thb" pays THB); any other is answered 409 amount_mismatch.
+                     */
                     currency: string;
                     /** Id */
                     id: string;
