@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.api import admin, book, create_event, customer, unique_email
@@ -24,7 +24,7 @@ from tests.support.smtp import (
     text_of,
     until,
 )
-from ticketing.db import outbox
+from ticketing.db import outbox, tables
 from ticketing.db.database import Database
 from ticketing.mail import sender as sender_module
 from ticketing.mail.sender import MailSender
@@ -212,6 +212,24 @@ async def test_a_message_whose_booking_moved_on_is_skipped_and_the_new_states_me
         assert await _sender(app, server.url).send_due() == 0
         assert server.inbox.messages == []
     assert [r["status"] for r in await outbox_rows(db)] == ["skipped", "sent", "skipped", "sent"]
+
+
+async def test_what_to_pay_of_a_hold_past_its_deadline_is_skipped_though_no_sweeper_released_it(client, app):
+    """The in-process app runs no sweeper: the hold is still PENDING as stored, EXPIRED as read."""
+    paying = await create_event(client, await admin(client, app), checkout="payment", price="800.00")
+    _, headers = await customer(client)
+    hold = (await book(client, headers, paying["id"], 1)).json()
+    db = app.state.services.db
+    async with db.engine.connect() as conn:
+        await conn.execute(update(tables.bookings).where(tables.bookings.c.id == hold["id"])
+                           .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        await conn.commit()
+    with smtp_server() as server:
+        assert await _sender(app, server.url).send_due() == 0
+        assert server.inbox.messages == []
+    [row] = await outbox_rows(db)
+    assert (row["kind"], row["status"], row["last_error"]) == (
+        "pending", "skipped", "not sent: the booking is EXPIRED now, no longer PENDING")
 
 
 @pytest.mark.parametrize("claimed", [True, False], ids=["claimed", "control-unclaimed"])

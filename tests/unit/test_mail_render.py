@@ -4,7 +4,7 @@ calendar file, the buyer's language and time zone; and the settings that reach t
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
@@ -152,6 +152,14 @@ OUTDATED = {("pending", "CONFIRMED"), ("pending", "EXPIRED"), ("pending", "CANCE
 @pytest.mark.parametrize("kind", list(Kind))
 @pytest.mark.parametrize("status", ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"])
 def test_only_what_to_pay_and_the_tickets_go_out_of_date_when_the_booking_moves_on(kind, status):
-    outdated = replace(MESSAGE, kind=kind, status=status).outdated()
+    before_the_deadline = MESSAGE.expires_at - timedelta(seconds=1)
+    outdated = replace(MESSAGE, kind=kind, status=status).outdated(before_the_deadline)
     assert (outdated is not None) == ((kind.value, status) in OUTDATED)
     assert outdated is None or outdated.startswith(f"not sent: the booking is {status} now")
+
+
+def test_what_to_pay_is_out_of_date_from_the_holds_deadline_on_though_no_sweeper_released_it():
+    held = replace(MESSAGE, kind=Kind.PENDING, status="PENDING")
+    assert held.expires_at is not None
+    assert held.outdated(held.expires_at - timedelta(microseconds=1)) is None
+    assert held.outdated(held.expires_at) == "not sent: the booking is EXPIRED now, no longer PENDING"

@@ -64,13 +64,18 @@ class BookingMessage:
     items: tuple[Item, ...] = ()
     tickets: tuple[TicketLine, ...] = ()
 
-    def outdated(self) -> str | None:
-        """Why this message must not go out any more, or None. "What to pay" and "your tickets"
-        ask the buyer to act (pay; come with these codes): once the booking has left the state
-        they tell of (paid, expired, cancelled: possible when the outbox lags behind a burst, or
-        a buyer cancels at once), they would mislead, and the message of the new state says what
-        holds. The other kinds tell of something that happened: they go whatever came after."""
+    def outdated(self, now: datetime) -> str | None:
+        """Why this message must not go out any more at ``now``, or None. "What to pay" and "your
+        tickets" ask the buyer to act (pay; come with these codes): once the booking has left the
+        state they tell of (paid, expired, cancelled: possible when the outbox lags behind a
+        burst, or a buyer cancels at once), they would mislead, and the message of the new state
+        says what holds. A hold past its deadline counts as EXPIRED, as every read shows it, even
+        before a sweeper has released it. The other kinds tell of something that happened: they
+        go whatever came after."""
         still = {Kind.PENDING: "PENDING", Kind.CONFIRMED: "CONFIRMED"}.get(self.kind)
-        if still is None or self.status == still:
+        status = self.status
+        if status == "PENDING" and self.expires_at is not None and self.expires_at <= now:
+            status = "EXPIRED"
+        if still is None or status == still:
             return None
-        return f"not sent: the booking is {self.status} now, no longer {still}"
+        return f"not sent: the booking is {status} now, no longer {still}"

@@ -149,7 +149,7 @@ class MailSender:
             content = await self.outbox.content(row)
             if content is None:
                 raise LookupError(f"booking {row.booking_id} not found")
-            outdated = content.outdated()
+            outdated = content.outdated(datetime.now(UTC))
             if outdated is None:
                 return await self.renderer.render(content)
         except Exception as error:  # a bug or bad data: logged, counted, and tried again later
