@@ -256,11 +256,10 @@ class SqlOutbox:
     async def resend(self, row_id: int, admin_id: int) -> OutboxRow | None:
         """A failed or skipped message goes again as it was (same row, same Message-ID, attempts
         from 0; a skipped one is skipped again while its booking is where it was); a sent one goes
-        as a new copy (a new row and Message-ID: mail clients drop a second
-        message with an ID they have seen); a pending one is already on its way. None: no such
-        row."""
+        as a new copy (a new row and Message-ID: mail clients drop a second message with an ID
+        they have seen); a pending one is already on its way. None: no such row."""
         retry = (
-            update(t.mail_outbox).where(o.id == row_id, o.status.in_([literal_column("'failed'"), literal_column("'skipped'")]))
+            update(t.mail_outbox).where(o.id == row_id, o.status.in_(("failed", "skipped")))
             .values(status="pending", attempts=0, next_attempt_at=self._now(), lease_token=None)
             .returning(*t.mail_outbox.c)
         )
