@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from ticketing.app.ports import Payment, PaymentResult, Store
 from ticketing.domain.errors import BookingNotFound, Forbidden, InvalidSignature, PaymentConflict
-from ticketing.domain.models import Booking, BookingStatus, User, new_ticket_code, to_minor
+from ticketing.domain.models import Booking, User, new_ticket_code, to_minor
 
 # A signature whose timestamp is further than this from now is refused (either way: clocks drift).
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -82,31 +82,22 @@ def _codes(count: int) -> list[str]:
 async def receive_provider_event(store: Store, event: ProviderEvent, now: datetime) -> PaymentResult:
     """A verified provider event, once per event id: ``payment.succeeded`` pays the booking its
     reference names; any other type (``payment.failed``) changes nothing (the hold stays until
-    it expires) but is answered, and remembered, all the same."""
+    it expires) but is answered, and remembered, all the same.
+
+    The answer is the status the payment's own transaction recorded with the event id, as reads
+    show it at ``now`` (a PENDING hold past its deadline is EXPIRED, checkout.md), and a repeat
+    is answered from that stored value alone: the same answer, whatever became of the booking or
+    the clock since (db/payments.py)."""
     payment = Payment(
         succeeded=event.type == SUCCEEDED, reference=event.reference, amount_minor=_as_total(event.amount),
         currency=event.currency, provider_event_id=event.id,
     )
-    return await _as_seen(store, await store.bookings.pay(payment, _codes, now), now)
-
-
-async def _as_seen(store: Store, result: PaymentResult, now: datetime) -> PaymentResult:
-    """The result as reads show it at ``now``: a PENDING hold past its deadline is EXPIRED
-    (checkout.md), even while the sweeper has not released it yet.
-
-    The payment records the booking's stored status, so only a PENDING result can be stale, and
-    only by its deadline passing: a replay whose booking was paid or cancelled since still answers
-    the first result, as the contract says."""
-    if result.status is not BookingStatus.PENDING:
-        return result
-    booking = await store.bookings.get(result.booking_id)
-    if booking is None or booking.as_seen(now).status is not BookingStatus.EXPIRED:
-        return result
-    return replace(result, status=BookingStatus.EXPIRED)
+    return await store.bookings.pay(payment, _codes, now)
 
 
 async def mark_paid(store: Store, caller: User, booking_id: int, now: datetime) -> Booking:
-    """Money received by hand (bank transfer, box office). Repeating it changes nothing more."""
+    """Money received by hand (bank transfer, box office). Repeating it changes nothing more; a
+    booking with nothing to pay (a zero total) is answered as it is, never paid nor refund_due."""
     if not caller.is_admin:
         raise Forbidden()
     result = await store.bookings.pay(Payment(booking_id=booking_id), _codes, now)

@@ -1,7 +1,7 @@
 """A payment recorded against a booking: the provider's webhook and the admin's mark-paid.
 
 On PostgreSQL the whole transaction is one call of the function ``ticketing_pay`` (migrations
-0004 and 0006; ``pay_pg``): one round trip, and the event's row locked only until its COMMIT.
+0004, 0006 and 0008; ``pay_pg``): one round trip, and the event's row locked only until its COMMIT.
 On SQLite ``record_payment`` runs the same steps inside BEGIN IMMEDIATE. What both do:
 
 ONE transaction per payment, alone (never in a group-commit batch), taking its locks in the
@@ -11,7 +11,12 @@ event's sales row, the buyer's usage row and the types by id.
 
 - The provider event id is inserted first; a delivery that finds it there (committed by an
   earlier or racing delivery: the unique index makes the racer wait for that commit) answers
-  the stored result and changes nothing.
+  the stored result and changes nothing. The result stored with it is the status its answer
+  shows, as every read shows it at that moment: a PENDING hold past its deadline (not released
+  yet) is EXPIRED (migration 0008). So a repeat answers what the first delivery did, whatever
+  became of the booking or the clock since.
+- A booking with nothing to pay (a zero total: CONFIRMED at once, payment ``none``) stays as it
+  is: never ``paid``, never ``refund_due`` (migration 0008).
 - A PENDING booking is confirmed: held tickets become sold (capacity was never given to anyone
   else, even past the deadline if the sweeper had not released it yet), its tickets are issued.
 - An EXPIRED booking is confirmed only if its tickets can be taken again now: the confirmation
@@ -81,7 +86,9 @@ async def pay_pg(
 def locate(payment: Payment) -> Select[Any]:
     """The booking ``payment`` is for, as record_payment needs it."""
     where = _B.payment_reference == payment.reference if payment.reference is not None else _B.id == payment.booking_id
-    return select(_B.id, _B.status, _B.payment_status, _B.total_minor, _B.currency, _B.event_id).where(where)
+    return select(
+        _B.id, _B.status, _B.payment_status, _B.total_minor, _B.currency, _B.event_id, _B.expires_at,
+    ).where(where)
 
 
 async def record_payment(
@@ -110,8 +117,10 @@ async def record_payment(
     ):
         raise AmountMismatch()
     status = BookingStatus(booking.status)
-    if payment.succeeded:
+    if payment.succeeded and booking.total_minor > 0:  # nothing to pay: a payment changes nothing
         status = await _apply(conn, booking.id, status, booking.payment_status, new_codes, booking.event_id, at)
+    if status is BookingStatus.PENDING and booking.expires_at <= at:
+        status = BookingStatus.EXPIRED  # as every read shows it now, and as a repeat answers it
     if payment.provider_event_id is not None:
         await conn.execute(
             update(t.payment_events).where(t.payment_events.c.id == payment.provider_event_id)

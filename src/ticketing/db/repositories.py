@@ -540,6 +540,8 @@ class SqlBookings:
         # EXPIRED, not cancelled (as every read shows it), and an expired hold stays EXPIRED; a
         # paid booking is owed its money back. A hold's payment is no longer due: a payment that
         # still comes for it is owed back (payments), it does not confirm what its owner cancelled.
+        # A booking with nothing to pay (a zero total) is owed nothing, even one an older
+        # mark-paid marked paid 0.00.
         b = t.bookings.c
         statement = (
             update(t.bookings)
@@ -548,6 +550,7 @@ class SqlBookings:
                 status=case((b.status == "EXPIRED", "EXPIRED"),
                             (and_(b.status == "PENDING", b.expires_at <= at), "EXPIRED"), else_="CANCELLED"),
                 payment_status=case(
+                    (b.total_minor == 0, "none"),
                     (b.payment_status == "paid", "refund_due"),
                     (b.payment_status == "due", "none"),
                     else_=b.payment_status,
@@ -601,7 +604,7 @@ class SqlBookings:
     async def pay(self, payment: Payment, new_codes: Callable[[int], list[str]], at: datetime) -> PaymentResult:
         """Records a payment for a booking in ONE transaction (see payments.record_payment)."""
         if not self.db.is_sqlite:
-            # PostgreSQL: the same transaction as one call of ticketing_pay (migrations 0004 and 0006).
+            # PostgreSQL: the same transaction as one call of ticketing_pay (migrations 0004, 0006, 0008).
             return await self.db.write(lambda conn: payments.pay_pg(conn, payment, new_codes, at), alone=True)
         return await self.db.transaction(
             lambda conn: payments.record_payment(conn, payment, new_codes, at))
