@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.api import admin, book, create_event, customer
+from tests.support.credentials import PASSWORD
 
 
 async def test_booking_creates_tickets_with_unguessable_codes(client, app):
@@ -100,16 +101,48 @@ async def test_booking_requires_authentication(client, app):
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize("headers, body", [
-    ({}, {"event_id": "x"}),
-    ({"Authorization": "Bearer forged.token.here"}, {"event_id": 1, "quantity": 0}),
-    ({"Idempotency-Key": "no spaces allowed"}, {"event_id": 1, "quantity": 1}),
-    ({"Authorization": "Bearer forged.token.here"}, {"event_id": 1, "quantity": 1}),
-], ids=["none-bad-body", "forged-bad-body", "none-bad-key", "forged-good-body"])
-async def test_a_booking_without_a_valid_token_is_401_whatever_its_body(client, headers, body):
+# Each way a booking's token is not valid: none, forged, or signed by the service for a session
+# that has since ended (signed out, ended by a password change, or by signing out everywhere).
+_ENDED_BY = {
+    "signed-out": ("/api/v1/auth/logout", None),
+    "password-changed": ("/api/v1/users/me/password", {"current_password": PASSWORD, "new_password": "a new passphrase"}),
+    "signed-out-everywhere": ("/api/v1/users/me/sign-out-everywhere", None),
+}
+_INVALID_TOKENS = ["none", "forged", *_ENDED_BY]
+_VALID_BODY = b'{"event_id": 1, "quantity": 1}'
+# (body, extra headers): requests wrong in themselves in each way the route judges, and one that is not.
+_REQUESTS = {
+    "empty-object": (b"{}", {}),
+    "zero-quantity": (b'{"event_id": 1, "quantity": 0}', {}),
+    "wrong-type": (b'{"event_id": "x"}', {}),
+    "not-json": (b'{"event_id": 1,', {}),
+    "not-utf8": (b'{"event_id": "\xff", "quantity": 1}', {}),
+    "bad-key": (_VALID_BODY, {"Idempotency-Key": "a b"}),
+    "good-body": (_VALID_BODY, {}),
+}
+
+
+async def _token_headers(client, kind: str) -> dict[str, str]:
+    if kind == "none":
+        return {}
+    if kind == "forged":
+        return {"Authorization": "Bearer forged.token.here"}
+    _, headers = await customer(client)
+    path, body = _ENDED_BY[kind]
+    assert (await client.post(path, json=body, headers=headers)).status_code == 204
+    return headers
+
+
+@pytest.mark.parametrize("request_kind", list(_REQUESTS))
+@pytest.mark.parametrize("token", _INVALID_TOKENS)
+async def test_a_booking_without_a_valid_token_is_401_whatever_its_body(client, token, request_kind):
     """The token is judged before the body and the headers (as on every route that needs one): a
-    client that lost its sign-in learns that, not what else is wrong with its request."""
-    response = await client.post("/api/v1/bookings", json=body, headers=headers)
+    client that lost its sign-in learns that, not what else is wrong with its request. A token
+    whose session ended "gets 401 from then on", though the route reads no session for a valid
+    booking (the booking write checks it): a request it refuses reads the session first."""
+    body, extra = _REQUESTS[request_kind]
+    headers = {**await _token_headers(client, token), **extra, "Content-Type": "application/json"}
+    response = await client.post("/api/v1/bookings", content=body, headers=headers)
     assert (response.status_code, response.json()["code"]) == (401, "not_authenticated"), response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
 

@@ -133,3 +133,58 @@ async def test_a_customer_at_an_admin_route_is_403_whatever_else_is_wrong(client
         assert (answer.status_code, answer.json()["code"]) == (403, "forbidden"), (method, url, answer.text)
         anonymous = await client.request(method, url, json=body)
         assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_authenticated"), (method, url)
+
+
+# The largest id a database column holds (64-bit: bigint on PostgreSQL, SQLite's integer).
+LARGEST_ID = 2**63 - 1
+
+
+def _requests_naming(big: int, event_id: int, admins: dict[str, str], buyer: dict[str, str]) -> list[tuple[Any, ...]]:
+    """(method, url, headers, body, the code of a 404): a request for each id in a path or body."""
+    events, types = "/api/v1/events", f"/api/v1/events/{event_id}/ticket-types"
+    return [
+        ("GET", f"{events}/{big}", {}, None, "event_not_found"),
+        ("PATCH", f"{events}/{big}", admins, {"name": "x"}, "event_not_found"),
+        ("POST", f"{events}/{big}/ticket-types", admins, {"name": "VIP", "price": "1.00"}, "event_not_found"),
+        ("PATCH", f"{types}/{big}", admins, {"name": "x"}, "ticket_type_not_found"),
+        ("DELETE", f"{types}/{big}", admins, None, "ticket_type_not_found"),
+        ("POST", "/api/v1/bookings", buyer, {"event_id": big, "quantity": 1}, "event_not_found"),
+        ("POST", "/api/v1/bookings", buyer, {"event_id": event_id, "items": [{"ticket_type_id": big, "quantity": 1}]},
+         "ticket_type_not_found"),
+        ("POST", "/api/v1/bookings", admins, {"event_id": event_id, "quantity": 1, "user_id": big}, "user_not_found"),
+        ("GET", f"/api/v1/bookings/{big}", buyer, None, "booking_not_found"),
+        ("POST", f"/api/v1/bookings/{big}/cancel", buyer, None, "booking_not_found"),
+        ("POST", f"/api/v1/bookings/{big}/mark-paid", admins, None, "booking_not_found"),
+        ("POST", f"/api/v1/bookings/{big}/mark-refunded", admins, None, "booking_not_found"),
+        ("POST", f"/api/v1/bookings/{big}/resend-tickets", buyer, None, "booking_not_found"),
+        ("POST", f"/api/v1/admin/messages/{big}/resend", admins, None, "message_not_found"),
+    ]
+
+
+async def test_an_id_up_to_the_largest_a_column_holds_names_nothing_and_is_404(client, app):
+    """Ids are positive integers (the contract): one past 2^53 - 1 that names nothing is the 404
+    of what it would name, as a smaller one is, not 422. Past what a column holds, 422."""
+    admins = await admin(client, app)
+    event = await create_event(client, admins)
+    _, buyer = await customer(client)
+    wrong = []
+    for big, expected in [(LARGEST_ID, 404), (2**53, 404), (LARGEST_ID + 1, 422)]:
+        for method, url, headers, body, code in _requests_naming(big, event["id"], admins, buyer):
+            answer = await client.request(method, url, json=body, headers=headers)
+            if (answer.status_code, answer.json()["code"]) != (expected, code if expected == 404 else "validation_error"):
+                wrong.append((method, url, body, answer.status_code, answer.text))
+    assert wrong == []
+    found = await client.get("/api/v1/bookings", params={"event_id": LARGEST_ID, "user_id": LARGEST_ID}, headers=admins)
+    assert (found.status_code, found.json()["items"], found.json()["total"]) == (200, [], 0), found.text
+    assert (await client.get(f"/api/v1/events/{event['id']}")).json() == event  # nothing changed
+
+
+async def test_an_offset_up_to_the_largest_id_is_an_empty_page(client, app):
+    admins = await admin(client, app)
+    _, buyer = await customer(client)
+    for url, headers in [("/api/v1/events", {}), ("/api/v1/bookings", buyer), ("/api/v1/admin/messages", admins)]:
+        page = await client.get(url, params={"offset": LARGEST_ID}, headers=headers)
+        assert page.status_code == 200, (url, page.text)
+        assert (page.json()["items"], page.json()["offset"]) == ([], LARGEST_ID)
+        past = await client.get(url, params={"offset": LARGEST_ID + 1}, headers=headers)
+        assert (past.status_code, past.json()["code"]) == (422, "validation_error"), url

@@ -8,7 +8,7 @@ absent or well-formed ``Idempotency-Key``, a small JSON body that ``BookingIn`` 
 hands it to ``answer_booking``, the one function the route calls too, so the answer is the same
 whichever way a request comes in. Anything else (no, odd or invalid token or headers, a chunked,
 large or invalid body) goes to the FastAPI app unchanged, with the body replayed, and the route
-parses and answers it.
+parses and answers it; a body past the size limit is answered 413 by whichever reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticketing.api.auth import NotAuthenticated
@@ -46,7 +47,15 @@ class BookingDoor:
         if not ordinary:
             await self.app(scope, receive, send)
             return
-        messages, body = await _read_body(receive)
+        scope["route"] = self.route  # what the router sets for a matched route (the metrics' label)
+        try:
+            messages, body = await _read_body(receive)
+        except HTTPException as error:
+            # The body size limit (api/middleware.py) raises as the body is read: past a
+            # Content-Length that said less than was sent. The app answers it (413) when it reads
+            # the body; the door has read it, so it answers it the same way.
+            await self.services.errors.framework(error)(scope, receive, send)
+            return
         try:
             caller = self.services.tokens.caller(token)
             booking_in = BookingIn.model_validate_json(body) if body is not None else None
@@ -55,7 +64,6 @@ class BookingDoor:
         if booking_in is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        scope["route"] = self.route  # what the router sets for a matched route (the metrics' label)
         response = await answer_booking(self.services, caller, booking_in, key)
         await response(scope, receive, send)
 

@@ -53,6 +53,13 @@ async def _current_user(services: ServicesDep, caller: CallerDep) -> User:
 CurrentUser = Annotated[User, Depends(_current_user)]
 
 
+async def signed_in(request: Request) -> User:
+    """The account of ``request``'s token while its session is live, judged as CallerDep then
+    CurrentUser judge it (401 otherwise), for a route that needs it where they did not run."""
+    services = await _services(request)
+    return await _current_user(services, await _caller(services, await _bearer(request)))
+
+
 async def _admin(user: CurrentUser) -> User:
     # The role is judged before the body, the path and the query (422), as the token is before
     # the role: a customer learns that the action is not theirs, not what else is wrong with it.
@@ -67,6 +74,7 @@ AdminUser = Annotated[User, Depends(_admin)]
 
 def _page(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    # As far as a 64-bit OFFSET goes, as an id does: past the last row, an empty page.
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)

@@ -39,9 +39,13 @@ from ticketing.domain.models import (
 from ticketing.domain.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, acceptable_password
 from ticketing.timezones import MAX_TIMEZONE_LENGTH
 
-# The largest id every JSON reader holds exactly (RFC 7493, I-JSON): past it a client's double
-# rounds, and schema validators compare against a maximum that is no longer the service's own.
-MAX_ID = 2**53 - 1
+# The largest id a database column holds (64-bit: bigint on PostgreSQL, SQLite's integer). Ids
+# are positive integers (the contract): one up to this names a row or nothing (the resource's
+# 404), and a lookup cannot overflow; only past it is an id malformed (422). FastAPI's OpenAPI
+# model writes a body's bounds as doubles, which show this one as 2^63: that one number is shown
+# as allowed and refused. Nothing is capped for output: the service's own ids come from the
+# databases' counters and stay far below 2^53, the largest every JSON reader holds exactly.
+MAX_ID = 2**63 - 1
 
 
 # PostgreSQL text cannot hold NUL. The OpenAPI schema says so with this pattern, so that clients
