@@ -80,6 +80,7 @@ def serve(
         return
     import uvicorn
 
+    from ticketing.api.overload import server_backstop
     from ticketing.api.slow_clients import DeadlineHttpToolsProtocol
 
     uvicorn.run(
@@ -95,7 +96,9 @@ def serve(
         http=DeadlineHttpToolsProtocol,
         timeout_graceful_shutdown=5,
         timeout_keep_alive=settings.keep_alive_timeout,
-        limit_concurrency=settings.max_concurrency,
+        # The app answers the contract's 503 past max_concurrency requests in flight
+        # (api/overload.py); uvicorn's own plain 503 only past a flood of connections.
+        limit_concurrency=server_backstop(settings.max_concurrency),
         # X-Forwarded-* are applied by the app itself, from TICKETING_TRUSTED_PROXIES only.
         proxy_headers=False,
     )

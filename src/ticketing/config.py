@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     group_commit: bool = True
     # SQLite driver calls that cannot wait run on the event loop, not aiosqlite's thread.
     sqlite_inline: bool = True
-    # Ordinary booking requests skip FastAPI's per-request machinery (api/booking_fast_path.py).
+    # Ordinary booking requests skip FastAPI's per-request machinery (api/booking_door.py, BookingDoor).
     booking_fast_path: bool = True
     retry_after_seconds: int = Field(2, ge=1)
     web_dir: Path | None = None
@@ -126,8 +126,8 @@ class Settings(BaseSettings):
     # Only these peers' X-Forwarded-For / X-Forwarded-Proto are believed; none by default.
     trusted_proxies: Networks = Field(default_factory=list)
     # Slow clients (ticketing serve): seconds to send the request head, seconds to send the
-    # body once the head is in, seconds an idle keep-alive connection stays open, and the
-    # connections plus requests in flight one worker takes before answering 503.
+    # body once the head is in, seconds an idle keep-alive connection stays open; and the
+    # requests in flight one process serves before answering 503 (api/overload.py).
     header_timeout: float = Field(10.0, gt=0)
     body_timeout: float = Field(30.0, gt=0)
     keep_alive_timeout: int = Field(5, ge=1)

@@ -31,6 +31,7 @@ from fastapi import FastAPI
 
 from tests.support.api import session_headers
 from tests.support.credentials import PASSWORD, SECRET_KEY
+from tests.support.raw_http import read_answer
 from tests.support.server import ServerProcess
 from tests.support.settings import settings_for
 from tests.support.snapshots import Rows, table_rows
@@ -491,21 +492,7 @@ def _raw_exchange(server: ServerProcess, head: bytes, body: bytes = b"") -> tupl
     """Sends raw bytes, reads one HTTP/1.1 response (status, lower-cased headers, body)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
         sock.sendall(head + body)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            assert chunk, f"connection closed before a response: {data!r}"
-            data += chunk
-        raw_head, rest = data.split(b"\r\n\r\n", 1)
-        lines = raw_head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-        length = int(headers.get("content-length", "0"))
-        while len(rest) < length:
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed in the middle of the response body"
-            rest += chunk
-        return status, headers, rest[:length]
+        return read_answer(sock)
 
 
 @pytest.mark.slow  # a real `ticketing serve` process

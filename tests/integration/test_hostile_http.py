@@ -8,11 +8,14 @@ an app of a test's own settings (``make_app``, SQLite) where a setting is, and a
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import selectors
 import socket
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.api import customer, unique_email
+from tests.support.api import admin, create_event, customer, unique_email
 from tests.support.credentials import PASSWORD
+from tests.support.raw_http import read_answer
 from tests.support.server import TICKETING, ServerProcess, cli_env
 from ticketing.api.web import content_security_policy
 from ticketing.db.migrate import upgrade
@@ -318,3 +322,135 @@ def test_live_server_closes_connections_of_clients_too_slow_to_send_a_request(im
     """Before: uvicorn kept such a connection open for as long as the client liked."""
     assert _closed_by_server(impatient_server, sent)
     assert httpx.get(f"{impatient_server.url}/healthz", timeout=10).status_code == 200
+
+
+# -- HTTP edges of the contract ---------------------------------------------------------------
+def _chunked_100_kb() -> Iterator[bytes]:
+    """A body httpx sends with Transfer-Encoding: chunked (a generator: no Content-Length)."""
+    for _ in range(100):
+        yield b" " * 1024
+
+
+@pytest.mark.slow  # a real `ticketing serve` process: a socket carries the chunked framing
+def test_live_chunked_body_over_64_kib_is_refused_before_any_route_acts(live_server: ServerProcess):
+    """Before: only a route that read its body refused it: a chunked 100 KB sign-out answered 204
+    and ended the session, a cancel and a GET answered as if there were no body (a Content-Length
+    over 64 KiB was a 413 on every route)."""
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        email = unique_email()
+        assert http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "name": "A"}).status_code == 201
+        token = http.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for method, path in [("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/bookings/1/cancel"),
+                             ("GET", "/api/v1/users/me"), ("GET", "/healthz")]:
+            refused = http.request(method, path, content=_chunked_100_kb(), headers=headers)
+            assert refused.request.headers["transfer-encoding"] == "chunked"
+            assert "content-length" not in refused.request.headers
+            assert refused.status_code == 413, (method, path, refused.status_code, refused.text)
+            assert refused.json()["code"] == "payload_too_large" and refused.headers.get("x-request-id")
+        assert http.get("/api/v1/users/me", headers=headers).status_code == 200  # not signed out
+        # A chunked body within the limit is still read whole by the route.
+        within = http.post("/api/v1/auth/logout", content=iter([b" "] * 10), headers=headers)
+        assert within.status_code == 204, within.text
+        assert http.get("/api/v1/users/me", headers=headers).status_code == 401
+
+
+MAX_CONCURRENCY = 16  # the setting's minimum
+
+
+@pytest.fixture(scope="module")
+def crowded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    directory = tmp_path_factory.mktemp("crowded")
+    server = ServerProcess(f"sqlite:///{directory / 'crowded.db'}", log_path=directory / "server.log",
+                           env={"TICKETING_MAX_CONCURRENCY": str(MAX_CONCURRENCY), "TICKETING_BODY_TIMEOUT": "120"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _first_answered(socks: list[socket.socket], count: int, timeout: float = 60) -> set[socket.socket]:
+    """Waits until at least ``count`` of ``socks`` have an answer to read (or ``timeout``)."""
+    answered: set[socket.socket] = set()
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_READ)
+        while len(answered) < count and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                answered.add(key.fileobj)
+                selector.unregister(key.fileobj)
+    return answered
+
+
+@pytest.mark.slow  # a real `ticketing serve` process
+def test_live_requests_past_max_concurrency_get_the_contracts_503(crowded_server: ServerProcess):
+    """Before: uvicorn's limit_concurrency answered its own plain-text 503 (no JSON code, no
+    Retry-After, no X-Request-ID), and counted open connections too: all 20 were refused."""
+    extra = 4
+    body = b"{}"  # a sign-up without its fields: 422 once it is in, and nothing written
+    head = (b"POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    socks = [socket.create_connection(("127.0.0.1", crowded_server.port), timeout=30)
+             for _ in range(MAX_CONCURRENCY + extra)]
+    try:
+        for sock in socks:
+            sock.sendall(head)  # each request then waits in the route for its body
+        refused = _first_answered(socks, extra)
+        assert len(refused) == extra
+        for sock in refused:
+            status, headers, answer = read_answer(sock)
+            assert status == 503, (status, headers, answer)
+            assert json.loads(answer) == {"detail": "The service is temporarily unavailable. Please retry.",
+                                          "code": "unavailable"}
+            assert headers["retry-after"] == "2" and headers.get("x-request-id")
+        # Full, but alive: the liveness probe is not counted (a probe that saw 503 could restart it).
+        assert httpx.get(f"{crowded_server.url}/healthz", timeout=10).status_code == 200
+        held = [sock for sock in socks if sock not in refused]
+        for sock in held:
+            sock.sendall(body)
+        for sock in held:
+            status, _, answer = read_answer(sock)
+            assert status == 422 and json.loads(answer)["code"] == "validation_error", (status, answer)
+    finally:
+        for sock in socks:
+            sock.close()
+    # The requests in flight are done: the server serves again (once each has left the count).
+    deadline = time.monotonic() + 30
+    while (status := httpx.get(f"{crowded_server.url}/api/v1/events", timeout=10).status_code) != 200:
+        assert time.monotonic() < deadline, status
+
+
+# -- HEAD wherever GET -------------------------------------------------------------------------
+_PER_ANSWER = ("date", "x-request-id", "content-security-policy")
+
+
+async def test_head_answers_as_get_without_a_body_and_405_allows_it(make_app, web_dir):
+    """Before: HEAD was 405 on every GET route (FastAPI adds no HEAD), and Allow left it out."""
+    app = await make_app(web_dir=web_dir)
+    async with peer_client(app) as http:
+        event = await create_event(http, await admin(http, app))
+        for path in ("/healthz", f"/api/v1/events/{event['id']}", "/api/v1/events", "/api/v1/events/999999",
+                     "/", "/main.js", "/events/1", "/openapi.json"):
+            got, head = await http.get(path), await http.head(path)
+            assert head.status_code == got.status_code, (path, head.status_code, head.text)
+            assert head.content == b"", path
+            assert head.headers["content-length"] == str(len(got.content)), path
+            assert ({k: v for k, v in head.headers.items() if k not in _PER_ANSWER}
+                    == {k: v for k, v in got.headers.items() if k not in _PER_ANSWER}), path
+        for method, path, allow in [("DELETE", "/healthz", "GET, HEAD"),
+                                    ("PUT", f"/api/v1/events/{event['id']}", "GET, HEAD, PATCH"),
+                                    ("HEAD", "/api/v1/auth/token", "POST")]:
+            refused = await http.request(method, path)
+            assert refused.status_code == 405, (method, path, refused.status_code)
+            assert refused.headers["allow"] == allow, (method, path)
+        assert (await http.head("/api/v1/nothing-here")).status_code == 404
+
+
+@pytest.mark.slow  # a real `ticketing serve` process
+def test_live_head_answers_as_get(live_server: ServerProcess):
+    got = httpx.get(f"{live_server.url}/healthz", timeout=10)
+    head = httpx.head(f"{live_server.url}/healthz", timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))

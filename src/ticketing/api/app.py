@@ -19,6 +19,7 @@ from ticketing.api.allowed_methods import AllowedMethods
 from ticketing.api.booking_door import BookingDoor
 from ticketing.api.logs import OneLineFormatter
 from ticketing.api.middleware import RequestContext, RequestIdFilter
+from ticketing.api.overload import InFlightLimit
 from ticketing.api.routers import accounts, bookings, events, messages, ops, payments, tickets
 from ticketing.api.services import Services
 from ticketing.api.web import mount_web_app
@@ -31,7 +32,8 @@ API_PREFIX = "/api/v1"
 
 class TicketingApp:
     """What is served: the request context outermost (request ids, body limit, metrics, access
-    log: it sees every answer, a 500 included), then the booking door, then the FastAPI app."""
+    log: it sees every answer, a 500 included), then the limit of requests in flight, then the
+    booking door, then the FastAPI app."""
 
     def __init__(self, api: FastAPI, services: Services) -> None:
         self.api = api
@@ -40,7 +42,8 @@ class TicketingApp:
         if services.settings.booking_fast_path:
             route = next(r for r in bookings.router.routes if isinstance(r, APIRoute) and r.endpoint is bookings.book)
             self.door = BookingDoor(api, services, route, API_PREFIX + route.path)
-        self._asgi: ASGIApp = RequestContext(self.door or api, services.errors)
+        limited = InFlightLimit(self.door or api, services.settings.max_concurrency, services.errors)
+        self._asgi: ASGIApp = RequestContext(limited, services.errors)
         proxies = services.settings.trusted_proxies
         if proxies:
             # The one place X-Forwarded-For is believed, in-process and under any server (which

@@ -68,8 +68,10 @@ class RequestContext:
         status = 500
         response_started = False
         path: str = scope["path"]
+        # As the client sent it: a HEAD is served as a GET inside (api/allowed_methods.py).
+        method: str = scope["method"]
         private = path.startswith("/api/") and not (
-            scope["method"] in ("GET", "HEAD") and _PUBLIC_CATALOGUE.fullmatch(path)
+            method in ("GET", "HEAD") and _PUBLIC_CATALOGUE.fullmatch(path)
             and _header(scope, b"authorization") is None)
 
         async def send_with_id(message: Message) -> None:
@@ -84,11 +86,11 @@ class RequestContext:
             await send(message)
 
         try:
-            length = _header(scope, b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            within_limit = await _within_limit(scope, receive)
+            if within_limit is None:
                 await self.errors.answer(PayloadTooLarge(MAX_BODY_BYTES))(scope, receive, send_with_id)
             else:
-                await self.app(scope, _limited(receive), send_with_id)
+                await self.app(scope, within_limit, send_with_id)
         except Exception:
             # Starlette re-raises after it has answered 500; the handler has logged it already.
             if not response_started:
@@ -97,12 +99,46 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            metrics.REQUEST_SECONDS.labels(scope["method"], getattr(route, "path", "unmatched"), str(status)).observe(elapsed)
+            metrics.REQUEST_SECONDS.labels(method, getattr(route, "path", "unmatched"), str(status)).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
                 # Escaped here as well as by the formatter: any handler (a test's, an operator's)
                 # gets the access line as one line.
-                log.info("%s %s %d %.1fms", printable(scope["method"]), printable(path), status, elapsed * 1000)
+                log.info("%s %s %d %.1fms", printable(method), printable(path), status, elapsed * 1000)
             REQUEST_ID.reset(token)
+
+
+async def _within_limit(scope: Scope, receive: Receive) -> Receive | None:
+    """What the app receives the body from, or None when the body is over the limit.
+
+    A Content-Length over the limit is refused before any of the body is read. Without one
+    (``Transfer-Encoding: chunked``; a request without a body is one empty message) the size
+    is known only once the body is in, and a route
+    that never reads its body (a cancel, a sign-out) would act on it all the same: so such a
+    body is read here first, never holding more than the limit, and the app gets it whole.
+    """
+    length = _header(scope, b"content-length")
+    if length is not None:
+        return _limited(receive) if length.isdigit() and int(length) <= MAX_BODY_BYTES else None
+    parts: list[bytes] = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client left: the app hears it as it would have
+        body = message.get("body", b"")
+        received += len(body)
+        if received > MAX_BODY_BYTES:
+            return None
+        parts.append(body)
+        if not message.get("more_body", False):
+            message = {"type": "http.request", "body": b"".join(parts), "more_body": False}
+            break
+    pending = [message]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 def _limited(receive: Receive) -> Receive:
@@ -114,6 +150,7 @@ def _limited(receive: Receive) -> Receive:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > MAX_BODY_BYTES:
+                # A backstop, for a server that does not hold a body to its Content-Length.
                 # Raised inside the app's body read: FastAPI lets an HTTPException through there
                 # (any other error becomes a 400); the error table answers it as PayloadTooLarge.
                 raise HTTPException(413, str(PayloadTooLarge(MAX_BODY_BYTES)))
