@@ -408,12 +408,13 @@ UNAVAILABLE = '{\\"detail\\":\\"no server is ready; see Retry-After\\",\\"code\\
 
 
 def haproxy_cfg(cluster: Cluster) -> str:
-    """deploy/haproxy.cfg's settings, for these hosts and ports (comments there)."""
+    """deploy/haproxy.cfg's settings for these hosts and ports (comments there), adapted to one test
+    machine: longer client/server timeouts and downinter for storms on two shared cores, no syslog."""
     servers = "\n".join(
         f"    server {host.server_name} {host.addr}:{HOST_PORT} check" for host in cluster.hosts
     )
     return f"""\
-# Written by scripts/cluster from deploy/haproxy.cfg's settings; see the comments there.
+# Written by scripts/cluster from deploy/haproxy.cfg's settings, adapted to one test machine; see the comments there.
 global
     maxconn 4000
     stats socket {cluster.path("haproxy.sock")} mode 600 level admin
@@ -434,6 +435,7 @@ defaults
 frontend api
     bind 127.0.0.1:{cluster.haproxy_port}
     http-request del-header X-Forwarded-For
+    http-request del-header X-Forwarded-Proto
     default_backend hosts
 
 backend hosts
@@ -611,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop what `up` started and remove its namespaces")
     commands.add_parser("status", help="what runs, and HAProxy's view of each host")
     for verb, text in (("kill-host", "SIGKILL host I's server"), ("start-host", "start host I again"),
-                       ("restart-host", "drain host I in HAProxy, restart it gracefully, put it back")):
+                       ("restart-host", "take host I out of HAProxy (maint), restart it gracefully, put it back")):
         commands.add_parser(verb, help=text).add_argument("index", type=int, metavar="I")
     commands.add_parser("restart-pgbouncer", help="stop PgBouncer and start it again")
     args = parser.parse_args(argv)

@@ -243,7 +243,8 @@ mail_outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("lease_token", String(32), nullable=True),
-    # 128 random bits: the Message-ID is <message_key@mail domain>, the same on every attempt.
+    # 128 random bits (122 where PostgreSQL's trigger makes it from gen_random_uuid): the Message-ID
+    # is <message_key@mail domain>, the same on every attempt.
     Column("message_key", String(32), nullable=False),
     # Who asked for this copy (a resend); NULL for the message of a state change.
     Column("requested_by", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
