@@ -4,16 +4,14 @@ and a webhook's answer shows an expired hold as every read does. On SQLite and P
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
+import pytest
 
-from tests.support.api import admin, book, create_event, customer, unique_email
+from tests.support.api import admin, book, create_event, customer, deadline_passes, unique_email
 from tests.support.payments import deliver, notice
-from ticketing.db import tables as t
+from ticketing.app import events as events_use_cases
 
 # (field, bad value) for an event's create and patch bodies, and a ticket type's patch.
 BAD_EVENT_FIELDS: list[tuple[str, Any]] = [
@@ -90,22 +88,46 @@ async def test_capacity_below_sold_and_held_says_both(client, app):
     assert refused.json()["detail"] == "Capacity cannot be lower than the 3 tickets already sold or held."
 
 
-async def _deadline_passes(app: Any, booking_id: int) -> None:
-    # The hold's deadline moved into the past, as if its minutes had gone by; nothing else
-    # changes (no sweeper runs in the in-process app, so the row stays PENDING).
-    past = datetime.now(UTC) - timedelta(seconds=5)
+_CHANGES = {  # what a hold of 4 would refuse: (path under the event, body, the refusal's code)
+    "event-capacity": ("", {"capacity": 1}, "capacity_below_sold"),
+    "type-capacity": ("/ticket-types/{type_id}", {"capacity": 1}, "capacity_below_sold"),
+    "per-customer-limit": ("", {"per_customer_limit": 1}, "limit_below_booked"),
+}
 
-    async def work(conn: AsyncConnection) -> None:
-        await conn.execute(update(t.bookings).where(t.bookings.c.id == booking_id).values(expires_at=past))
 
-    await app.state.services.db.transaction(work)
+@pytest.mark.parametrize("change", list(_CHANGES))
+@pytest.mark.parametrize("released", [True, False], ids=["released", "control-not-released"])
+async def test_a_hold_past_its_deadline_does_not_refuse_an_admin_change(client, app, monkeypatch, change, released):
+    """Before: until a sweeper released it (sweepers may run a minute apart), a hold that reads
+    EXPIRED still counted as held, and a lower capacity, type cap or per-customer limit got 409.
+    The control makes the change without releasing first: the same requests are refused."""
+    if not released:
+        async def as_it_is(store: Any, event_id: int, now: Any, make: Any) -> Any:
+            return await make()
+        monkeypatch.setattr(events_use_cases, "_releasing_expired_holds", as_it_is)
+    boss = await admin(client, app)
+    event = await create_event(client, boss, capacity=5, checkout="payment", per_customer_limit=4)
+    _, buyer = await customer(client)
+    booking = (await book(client, buyer, event["id"], 4)).json()
+    assert booking["status"] == "PENDING"
+    await deadline_passes(app, booking["id"])
+    path, body, code = _CHANGES[change]
+    url = f"/api/v1/events/{event['id']}" + path.format(type_id=event["ticket_types"][0]["id"])
+    answer = await client.patch(url, json=body, headers=boss)
+    if not released:
+        assert answer.status_code == 409 and answer.json()["code"] == code, answer.text
+        return
+    assert answer.status_code == 200, answer.text
+    read = (await client.get(f"/api/v1/events/{event['id']}")).json()
+    assert (read["tickets_held"], read["available"]) == (0, 1 if change == "event-capacity" else 5)
+    assert (await client.get(f"/api/v1/bookings/{booking['id']}", headers=buyer)).json()["status"] == "EXPIRED"
 
 
 async def test_a_webhook_answers_an_expired_hold_as_reads_show_it(client, app):
     event = await create_event(client, await admin(client, app), capacity=5, checkout="payment")
     _, buyer = await customer(client)
     booking = (await book(client, buyer, event["id"], 2)).json()
-    await _deadline_passes(app, booking["id"])
+    await deadline_passes(app, booking["id"])
     read = (await client.get(f"/api/v1/bookings/{booking['id']}", headers=buyer)).json()
     assert read["status"] == "EXPIRED"
     body = notice(booking, kind="payment.failed")

@@ -10,14 +10,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.support.api import admin, book, create_event, customer, event_body
+from tests.support.api import admin, book, create_event, customer, deadline_passes, event_body
 from tests.support.payments import deliver, notice
 from ticketing.db import tables as t
 
@@ -33,17 +32,6 @@ async def _held(client: httpx.AsyncClient, app: Any, **overrides: Any) -> Made:
     answer = await book(client, buyer, event["id"], 2)
     assert answer.status_code == 201 and answer.json()["status"] == "PENDING", answer.text
     return answer.json(), buyer, boss
-
-
-async def _deadline_passes(app: Any, booking_id: int) -> None:
-    # The hold's deadline moved into the past, as if its minutes had gone by; nothing else
-    # changes (no sweeper runs in the in-process app, so the row stays PENDING).
-    past = datetime.now(UTC) - timedelta(seconds=5)
-
-    async def work(conn: AsyncConnection) -> None:
-        await conn.execute(update(t.bookings).where(t.bookings.c.id == booking_id).values(expires_at=past))
-
-    await app.state.services.db.transaction(work)
 
 
 async def _stored(app: Any, event_id: str) -> str | None:
@@ -65,7 +53,7 @@ async def _booking(client: httpx.AsyncClient, headers: dict[str, str], booking_i
 # -- the same provider event id, the same answer --------------------------------------------------
 async def test_a_failed_payment_past_the_deadline_is_answered_expired_again_after_a_mark_paid(client, app):
     booking, buyer, boss = await _held(client, app)
-    await _deadline_passes(app, booking["id"])
+    await deadline_passes(app, booking["id"])
     body = notice(booking, event_id="evt_x", kind="payment.failed")
     first = await deliver(client, body)
     assert (first.status_code, first.json()) == (200, {"booking_id": booking["id"], "status": "EXPIRED"})
@@ -81,7 +69,7 @@ async def test_a_failed_payment_past_the_deadline_is_answered_expired_again_afte
 
 async def test_a_failed_payment_past_the_deadline_is_answered_expired_again_after_a_late_payment(client, app):
     booking, buyer, _ = await _held(client, app)
-    await _deadline_passes(app, booking["id"])
+    await deadline_passes(app, booking["id"])
     body = notice(booking, event_id="evt_failed", kind="payment.failed")
     first = await deliver(client, body)
     assert (first.status_code, first.json()) == (200, {"booking_id": booking["id"], "status": "EXPIRED"})
@@ -97,7 +85,7 @@ async def test_a_failed_payment_before_the_deadline_is_answered_pending_again_af
     body = notice(booking, event_id="evt_early", kind="payment.failed")
     first = await deliver(client, body)
     assert (first.status_code, first.json()) == (200, {"booking_id": booking["id"], "status": "PENDING"})
-    await _deadline_passes(app, booking["id"])
+    await deadline_passes(app, booking["id"])
     assert (await _booking(client, buyer, booking["id"]))["status"] == "EXPIRED"  # as reads show it now
     again = await deliver(client, body)
     assert (again.status_code, again.json()) == (200, first.json())

@@ -9,9 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.credentials import PASSWORD
 from ticketing.app import accounts
+from ticketing.db import tables as t
 from ticketing.domain.models import Caller
 
 # A documentation address (RFC 5737): the sign-in throttle keys on the caller's address.
@@ -89,3 +92,14 @@ async def book(
     key = extra.pop("idempotency_key", None)
     all_headers = {**headers, **({"Idempotency-Key": key} if key else {})}
     return await client.post("/api/v1/bookings", json={"event_id": event_id, "quantity": quantity, **extra}, headers=all_headers)
+
+
+async def deadline_passes(app: Any, booking_id: int) -> None:
+    """The hold's deadline moved into the past, as if its minutes had gone by; nothing else
+    changes (no sweeper runs in the in-process app, so the row stays PENDING)."""
+    past = datetime.now(UTC) - timedelta(seconds=5)
+
+    async def work(conn: AsyncConnection) -> None:
+        await conn.execute(update(t.bookings).where(t.bookings.c.id == booking_id).values(expires_at=past))
+
+    await app.state.services.db.transaction(work)

@@ -64,11 +64,11 @@ async def test_event_changes_need_an_admin_and_respect_sales(store):
     customer, boss = await add_user(store), await add_user(store, Role.ADMIN)
     event = await add_event(store, capacity=5)
     with pytest.raises(Forbidden):
-        await events.update_event(store, customer, event.id, {"name": "x"})
+        await events.update_event(store, customer, event.id, {"name": "x"}, NOW)
     await bookings.book_tickets(store, await signed_in(store, customer), event_id=event.id, quantity=3, now=NOW)
     with pytest.raises(CapacityBelowSold):
-        await events.update_event(store, boss, event.id, {"capacity": 2})
-    assert (await events.update_event(store, boss, event.id, {"capacity": 3})).available == 0
+        await events.update_event(store, boss, event.id, {"capacity": 2}, NOW)
+    assert (await events.update_event(store, boss, event.id, {"capacity": 3}, NOW)).available == 0
 
 
 async def test_check_in_once_and_never_a_void_ticket(store):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from ticketing.app.holds import HOLDS_PER_RELEASE
 from ticketing.app.ports import NewEvent, Page, Store
-from ticketing.domain.errors import EventNotFound, Forbidden
+from ticketing.domain.errors import CapacityBelowSold, EventNotFound, Forbidden, LimitBelowBooked
 from ticketing.domain.models import Event, TicketType, User
+
+T = TypeVar("T")
 
 
 def _require_admin(caller: User) -> None:
@@ -31,11 +36,25 @@ async def create_event(store: Store, caller: User, event: NewEvent) -> Event:
     return await store.events.add(event)
 
 
-async def update_event(store: Store, caller: User, event_id: int, changes: dict[str, Any]) -> Event:
+async def update_event(store: Store, caller: User, event_id: int, changes: dict[str, Any], now: datetime) -> Event:
     _require_admin(caller)
     if not changes:
         return await get_event(store, event_id)
-    return await store.events.update(event_id, changes)
+    return await _releasing_expired_holds(store, event_id, now, lambda: store.events.update(event_id, changes))
+
+
+async def _releasing_expired_holds(store: Store, event_id: int, now: datetime, change: Callable[[], Awaitable[T]]) -> T:
+    """``change``, made once the event's holds past their deadline are released if what they
+    still take refuses it (capacity, a type's cap, the per-customer limit): they read EXPIRED
+    already (checkout.md), but until a sweeper releases them their tickets count as held, and
+    sweepers may run a minute apart. A booking that needs their tickets releases them the same
+    way (book_tickets). The change itself stays the one guarded write that decides."""
+    while True:
+        try:
+            return await change()
+        except (CapacityBelowSold, LimitBelowBooked):
+            if await store.bookings.release_expired(event_id, now, HOLDS_PER_RELEASE) == 0:
+                raise
 
 
 async def remaining_for(store: Store, event: Event, user_id: int) -> int | None:
@@ -54,10 +73,11 @@ async def add_ticket_type(
 
 
 async def update_ticket_type(
-    store: Store, caller: User, event_id: int, type_id: int, changes: dict[str, Any]
+    store: Store, caller: User, event_id: int, type_id: int, changes: dict[str, Any], now: datetime
 ) -> tuple[TicketType, Event]:
     _require_admin(caller)
-    changed = await store.ticket_types.update(event_id, type_id, changes)
+    changed = await _releasing_expired_holds(
+        store, event_id, now, lambda: store.ticket_types.update(event_id, type_id, changes))
     return changed, await get_event(store, event_id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -77,7 +78,7 @@ async def create_event(body: EventIn, user: AdminUser, services: ServicesDep) ->
                          e.TicketTypeRequired),
 )
 async def update_event(event_id: EventId, body: EventPatch, user: AdminUser, store: StoreDep) -> EventOut:
-    return EventOut.of(await events.update_event(store, user, event_id, body.changes()))
+    return EventOut.of(await events.update_event(store, user, event_id, body.changes(), datetime.now(UTC)))
 
 
 @router.post(
@@ -96,7 +97,8 @@ async def add_ticket_type(event_id: EventId, body: TicketTypeIn, user: AdminUser
 async def update_ticket_type(
     event_id: EventId, type_id: TypeId, body: TicketTypePatch, user: AdminUser, store: StoreDep
 ) -> TicketTypeOut:
-    changed, event = await events.update_ticket_type(store, user, event_id, type_id, body.changes())
+    changed, event = await events.update_ticket_type(
+        store, user, event_id, type_id, body.changes(), datetime.now(UTC))
     return TicketTypeOut.of(changed, event.available)
 
 
