@@ -324,7 +324,8 @@ _NULLABLE_IN_PATCH = {"description", "venue", "per_customer_limit"}
 
 
 class EventPatch(Strict):
-    # Only description and venue may be null (meaning ""); the schema hides the others' None.
+    # Only description and venue (meaning "") and per_customer_limit (no limit) may be null; the
+    # schema hides the others' None.
     name: Omittable[Name] = None
     description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
     venue: Annotated[Text, StringConstraints(max_length=200)] | None = None
