@@ -55,8 +55,11 @@ def peak_rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, database_url: str, workers: int, env: dict[str, str], workdir: Path, log_name: str) -> None:
+    def __init__(
+        self, database_url: str, workers: int, env: dict[str, str], workdir: Path, log_name: str, *, migrate: bool = True,
+    ) -> None:
         self.database_url = database_url
+        self.migrate = migrate
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -69,7 +72,8 @@ class Server:
     def start(self, timeout: float = 90) -> None:
         with open(self.log_path, "ab") as log:  # the server keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [TICKETING, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                [TICKETING, "serve", "--port", str(self.port), "--workers", str(self.workers),
+                 *([] if self.migrate else ["--no-migrate"])],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir,
             )
         deadline = time.monotonic() + timeout

@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             urls: dict[str, str] = {}
             for label, server_env in (("direct, other", theirs), ("direct, this", env)):
-                server = Server(db.url, 2, server_env, workdir, f"{label.split(', ')[1]}.log")
+                # The database is this checkout's schema: another checkout's server must not
+                # migrate it (it may not know this one's newest revision).
+                server = Server(db.url, 2, server_env, workdir, f"{label.split(', ')[1]}.log", migrate=False)
                 server.start()
                 stack.callback(server.stop)
                 urls[label] = server.url
@@ -63,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                         name=f"tkvs{i}", subnet=f"10.213.{97 + i}", port=None, extra_env=server_env))
                     urls[label] = cluster.url
             for round_ in range(args.rounds):
-                for label, url in urls.items():
+                # Each round in the other order: what runs second meets a busier database and
+                # machine, and a fixed order would charge that to one side every time.
+                order = list(urls.items())
+                for label, url in order if round_ % 2 == 0 else order[::-1]:
                     event = db.create_event(f"versus {label} {round_}", 1_000_000)
                     script = write_script(workdir / "versus.lua", tokens, event, 2, use_keys=True)
                     busy, every = machine_cpu()
