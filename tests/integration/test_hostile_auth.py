@@ -6,6 +6,7 @@ them) must never pass to another account."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -15,11 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 
-from tests.support.api import book, create_event, customer, in_process_client, session_headers, unique_email
+from tests.support.api import admin, book, create_event, customer, in_process_client, session_headers, unique_email
 from tests.support.credentials import PASSWORD
 from tests.support.server import ServerProcess
+from ticketing.api import auth_first
+from ticketing.api.app import API_PREFIX, API_ROUTERS
 from ticketing.app.accounts import create_admin
 from ticketing.db.migrate import upgrade
 
@@ -272,3 +276,42 @@ def test_the_sqlite_upgrade_keeps_rows_and_triggers_and_stops_reusing_ids(tmp_pa
         assert {"users", "events", "bookings", "tickets", "sessions"} <= tables
     finally:
         conn.close()
+
+
+# -- who asks, before what is asked ------------------------------------------------------------
+def _json_routes_that_need_a_caller() -> list[tuple[str, str, bool]]:
+    """(method, path with ids filled in, admin only) of every route that takes a JSON body and
+    needs a signed-in caller, read from the routers the app serves, so a new route is covered
+    without an edit."""
+    found = []
+    for route in (route for router in API_ROUTERS for route in router.routes):
+        if not isinstance(route, APIRoute) or route.body_field is None:
+            continue
+        judge = auth_first._judge(route.dependant)
+        if judge is None or "application/x-www-form-urlencoded" in str(route.body_field.field_info):
+            continue
+        path = API_PREFIX + re.sub(r"\{\w+\}", "1", route.path)
+        found.extend((method, path, judge is auth_first._admin_judge) for method in sorted(route.methods))
+    return found
+
+
+async def test_a_body_that_is_not_json_is_judged_after_the_caller_on_every_route(client, app):
+    """FastAPI parses a JSON body before it runs a route's dependencies: a body that is not JSON
+    at all was 422 whatever the token (none, a signed-out one, a customer's on an admin route).
+    Now the caller is judged first on every route that needs one (api/auth_first.py)."""
+    routes = _json_routes_that_need_a_caller()
+    assert len(routes) >= 6 and ("POST", "/api/v1/bookings", False) in routes, routes
+    _, buyer = await customer(client)
+    _, gone = await customer(client)
+    assert (await client.post("/api/v1/auth/logout", headers=gone)).status_code == 204
+    boss = await admin(client, app)
+    for method, path, admin_only in routes:
+        for who, headers, expected in [
+            ("no token", {}, 401), ("signed out", gone, 401),
+            ("customer", buyer, 403 if admin_only else 422), ("admin", boss, 422),
+        ]:
+            answer = await client.request(method, path, content=b'{"not json',
+                                          headers={**headers, "Content-Type": "application/json"})
+            assert answer.status_code == expected, (method, path, who, answer.text)
+            code = {401: "not_authenticated", 403: "forbidden", 422: "validation_error"}[expected]
+            assert answer.json()["code"] == code, (method, path, who, answer.text)

@@ -28,6 +28,8 @@ from ticketing.config import Settings
 from ticketing.mail.sender import running_sender
 
 API_PREFIX = "/api/v1"
+# The routers served under API_PREFIX (ops.router's health and metrics sit at the root).
+API_ROUTERS = (accounts.router, events.router, bookings.router, tickets.router, payments.router, messages.router)
 
 
 class TicketingApp:
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> TicketingApp:
     )
     api.state.services = services
     errors.install(api, services.errors)
-    for router in (accounts.router, events.router, bookings.router, tickets.router, payments.router, messages.router):
+    for router in API_ROUTERS:
         api.include_router(router, prefix=API_PREFIX)
     api.include_router(ops.router)
     api.add_middleware(AllowedMethods, router=api.router)

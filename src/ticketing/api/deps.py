@@ -33,15 +33,15 @@ StoreDep = Annotated[Store, Depends(_store)]
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-async def _caller(services: ServicesDep, token: BearerToken) -> Caller:
+async def require_caller(services: ServicesDep, token: BearerToken) -> Caller:
     return services.tokens.caller(token)
 
 
 # Who the token names (its signature checked, nothing read): with CurrentUser, whose session it is.
-CallerDep = Annotated[Caller, Depends(_caller)]
+CallerDep = Annotated[Caller, Depends(require_caller)]
 
 
-async def _current_user(services: ServicesDep, caller: CallerDep) -> User:
+async def require_user(services: ServicesDep, caller: CallerDep) -> User:
     # One read: the account, only while the token's session is live (signed out, ended by a
     # password change or an account gone all answer 401 here, on every process at once).
     user = await services.store.users.by_session(caller)
@@ -50,17 +50,17 @@ async def _current_user(services: ServicesDep, caller: CallerDep) -> User:
     return user
 
 
-CurrentUser = Annotated[User, Depends(_current_user)]
+CurrentUser = Annotated[User, Depends(require_user)]
 
 
 async def signed_in(request: Request) -> User:
     """The account of ``request``'s token while its session is live, judged as CallerDep then
     CurrentUser judge it (401 otherwise), for a route that needs it where they did not run."""
     services = await _services(request)
-    return await _current_user(services, await _caller(services, await _bearer(request)))
+    return await require_user(services, await require_caller(services, await _bearer(request)))
 
 
-async def _admin(user: CurrentUser) -> User:
+async def require_admin(user: CurrentUser) -> User:
     # The role is judged before the body, the path and the query (422), as the token is before
     # the role: a customer learns that the action is not theirs, not what else is wrong with it.
     # (The use cases check the role again: this is the route's early answer, not the guard.)
@@ -69,7 +69,7 @@ async def _admin(user: CurrentUser) -> User:
     return user
 
 
-AdminUser = Annotated[User, Depends(_admin)]
+AdminUser = Annotated[User, Depends(require_admin)]
 
 
 def _page(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, params
 from fastapi.security import OAuth2PasswordRequestForm
 
+from ticketing.api.auth_first import AuthFirst
 from ticketing.api.deps import CallerDep, CurrentUser, ServicesDep
 from ticketing.api.errors import COMMON_ERRORS, documented, invalid_input
 from ticketing.api.schemas import PasswordChangeIn, RegisterIn, TokenOut, UserOut
@@ -15,7 +16,7 @@ from ticketing.app import accounts
 from ticketing.domain.errors import EmailTaken, InvalidCredentials, NotAuthenticated, TooManyRequests
 from ticketing.domain.models import MAX_EMAIL_LENGTH
 
-router = APIRouter(tags=["accounts"], responses=COMMON_ERRORS)
+router = APIRouter(tags=["accounts"], responses=COMMON_ERRORS, route_class=AuthFirst)
 
 # A password at sign-in is never stored; past this it is refused unread as malformed input.
 _MAX_SIGN_IN_PASSWORD = 1000

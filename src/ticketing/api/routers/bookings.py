@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException
+from fastapi import APIRouter, Path, Query, Response
 
 from ticketing.api import metrics
-from ticketing.api.deps import CallerDep, CurrentUser, IdempotencyKey, PageDep, ServicesDep, StoreDep, signed_in
+from ticketing.api.auth_first import AuthFirst
+from ticketing.api.deps import CallerDep, CurrentUser, IdempotencyKey, PageDep, ServicesDep, StoreDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import BookingIn, BookingOut, DigitsId, ListOut
 from ticketing.api.services import Services
@@ -24,7 +21,7 @@ from ticketing.domain.models import BookingStatus, Caller, PaymentStatus
 StatusName = Literal["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"]
 PaymentStatusName = Literal["none", "due", "paid", "refund_due", "refunded"]
 
-router = APIRouter(prefix="/bookings", tags=["bookings"], responses=COMMON_ERRORS)
+router = APIRouter(prefix="/bookings", tags=["bookings"], responses=COMMON_ERRORS, route_class=AuthFirst)
 BookingId = Annotated[DigitsId, Path()]
 OptionalId = Annotated[DigitsId | None, Query()]
 
@@ -35,44 +32,20 @@ BOOKING_ERRORS = (
 )
 
 
-class _SessionBeforeRefusal(APIRoute):
-    """The booking route's caller is its token alone (CallerDep: a valid booking reads nothing
-    for it, the booking write checks the session). A token whose session has ended (signed out,
-    a password change) must still be 401 before the request is refused as invalid input (422),
-    as on every route that reads the session: so a refusal, and only a refusal, reads it first."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def session_before_refusal(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError:
-                await signed_in(request)  # 401 for a token without a live session; else the 422
-                raise
-            except HTTPException as error:
-                if error.status_code == 400:  # a body FastAPI could not even parse: 422 too (errors.py)
-                    await signed_in(request)
-                raise
-
-        return session_before_refusal
-
-
+@router.post(
+    "", status_code=201, response_model=None,
+    responses={201: {"model": BookingOut, "description": "Booked: the booking with its tickets."},
+               **documented(*BOOKING_ERRORS)},
+)
 async def book(
     caller: CallerDep, body: BookingIn, services: ServicesDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     # The caller is a dependency, so a request without a valid token is 401 before its body or
     # headers are validated (422), as on every other route that needs one; a token whose session
-    # has ended, too (the route's class).
+    # has ended, too (api/auth_first.py).
     return await answer_booking(services, caller, body, idempotency_key)
 
 
-router.add_api_route(
-    "", book, methods=["POST"], status_code=201, response_model=None,
-    responses={201: {"model": BookingOut, "description": "Booked: the booking with its tickets."},
-               **documented(*BOOKING_ERRORS)},
-    route_class_override=_SessionBeforeRefusal,
-)
 
 
 async def answer_booking(services: Services, caller: Caller, body: BookingIn, idempotency_key: str | None) -> Response:

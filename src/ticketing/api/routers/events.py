@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from ticketing.api.auth_first import AuthFirst
 from ticketing.api.deps import AdminUser, PageDep, ServicesDep, StoreDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import (
@@ -24,7 +25,7 @@ from ticketing.app.ports import NewEvent
 from ticketing.domain import errors as e
 from ticketing.domain.models import DEFAULT_TYPE_NAME, Checkout
 
-router = APIRouter(prefix="/events", tags=["events"], responses=COMMON_ERRORS)
+router = APIRouter(prefix="/events", tags=["events"], responses=COMMON_ERRORS, route_class=AuthFirst)
 EventId = Annotated[DigitsId, Path()]
 TypeId = Annotated[DigitsId, Path()]
 _ADMIN_ERRORS = (e.NotAuthenticated, e.Forbidden)

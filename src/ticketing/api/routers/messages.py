@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from ticketing.api.auth_first import AuthFirst
 from ticketing.api.deps import AdminUser, CurrentUser, PageDep, ServicesDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import DigitsId, ListOut
@@ -17,7 +18,7 @@ from ticketing.mail import errors as mail_errors
 from ticketing.mail import messages
 from ticketing.mail.render import Sender
 
-router = APIRouter(tags=["messages"], responses=COMMON_ERRORS)
+router = APIRouter(tags=["messages"], responses=COMMON_ERRORS, route_class=AuthFirst)
 MessageId = Annotated[DigitsId, Path()]
 BookingId = Annotated[DigitsId, Path()]
 # db/outbox.STATUSES

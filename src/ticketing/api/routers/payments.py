@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
+from ticketing.api.auth_first import AuthFirst
 from ticketing.api.deps import CurrentUser, ServicesDep
 from ticketing.api.errors import COMMON_ERRORS, documented, invalid_input
 from ticketing.api.schemas import DevPaymentIn, PublicConfigOut, WebhookIn, WebhookOut
@@ -16,7 +17,7 @@ from ticketing.app import payments
 from ticketing.app.payments import ProviderEvent
 from ticketing.domain import errors as e
 
-router = APIRouter(tags=["payments"], responses=COMMON_ERRORS)
+router = APIRouter(tags=["payments"], responses=COMMON_ERRORS, route_class=AuthFirst)
 SIGNATURE_HEADER = "Ticketing-Signature"
 
 

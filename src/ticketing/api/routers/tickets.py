@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
+from ticketing.api.auth_first import AuthFirst
 from ticketing.api.deps import CurrentUser, StoreDep
 from ticketing.api.errors import COMMON_ERRORS, documented
 from ticketing.api.schemas import TicketOut
 from ticketing.app import tickets
 from ticketing.domain.errors import AlreadyCheckedIn, Forbidden, NotAuthenticated, TicketNotFound, TicketVoid
 
-router = APIRouter(prefix="/tickets", tags=["tickets"], responses=COMMON_ERRORS)
+router = APIRouter(prefix="/tickets", tags=["tickets"], responses=COMMON_ERRORS, route_class=AuthFirst)
 
 
 @router.get("/{code}", response_model=TicketOut, responses=documented(NotAuthenticated, TicketNotFound))
