@@ -112,9 +112,9 @@ async def _within_limit(scope: Scope, receive: Receive) -> Receive | None:
 
     A Content-Length over the limit is refused before any of the body is read. Without one
     (``Transfer-Encoding: chunked``; a request without a body is one empty message) the size
-    is known only once the body is in, and a route
-    that never reads its body (a cancel, a sign-out) would act on it all the same: so such a
-    body is read here first, never holding more than the limit, and the app gets it whole.
+    is known only once the body is in, and a route that never reads its body (a cancel, a
+    sign-out) would act on it all the same: so such a body is read here first, never holding
+    more than the limit, and the app gets it whole.
     """
     length = _header(scope, b"content-length")
     if length is not None:

@@ -46,8 +46,6 @@ async def book(
     return await answer_booking(services, caller, body, idempotency_key)
 
 
-
-
 async def answer_booking(services: Services, caller: Caller, body: BookingIn, idempotency_key: str | None) -> Response:
     """The answer to a valid booking request from a signed-in caller, whichever way it came in:
     this route, or the booking door in front of the app (api/booking_door.py), which parses the
