@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
+
+from ticketing.packages import PackageError, apt_install
 
 # Counting answers and printing the summary line run_wrk reads: the same in every script.
 COMMON_LUA = r"""
@@ -142,11 +145,10 @@ def find_wrk(install: bool = True) -> str:
     exe = shutil.which("wrk") or ("/usr/bin/wrk" if Path("/usr/bin/wrk").exists() else None)
     if exe:
         return exe
-    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+    if install and os.geteuid() == 0:
         print("bench: wrk is missing, installing it with apt-get", flush=True)
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        with contextlib.suppress(PackageError):
+            apt_install("wrk")
         exe = shutil.which("wrk")
         if exe:
             return exe

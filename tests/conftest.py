@@ -102,6 +102,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.slow)  # they start `ticketing serve` (and a web build)
-    # Playwright's sync API keeps an event loop running on the main thread while its browser
-    # lives, and no asyncio test can run after that: the browser tests go last.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+            # One worker runs them all (-n 2): they share the session's web build and servers.
+            item.add_marker(pytest.mark.xdist_group("browser"))

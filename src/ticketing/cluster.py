@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ticketing.packages import PackageError, apt_install
+
 DEFAULT_STATE = Path(os.environ.get("TICKETING_CLUSTER_DIR", "/tmp/ticketing-cluster"))
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/ticketing_cluster"
 SUBNET = "10.213.7"  # a private /24, only ever on links inside this machine
@@ -230,15 +232,11 @@ def install_packages() -> None:
                and not Path(f"/usr/sbin/{name}").exists()]
     if not missing:
         return
-    if shutil.which("apt-get") is None:
-        raise ClusterError(f"{' and '.join(missing)} missing and no apt-get to install them")
     print(f"cluster: installing {' '.join(missing)} with apt-get", flush=True)
-    _run("apt-get", "update", "-qq")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", *missing], capture_output=True, text=True, env=env,
-                          timeout=600)
-    if done.returncode != 0:
-        raise ClusterError(f"apt-get install {' '.join(missing)} failed: {done.stderr.strip()[-500:]}")
+    try:
+        apt_install(*missing)
+    except PackageError as error:
+        raise ClusterError(str(error)) from error
 
 
 def binary(name: str) -> str:

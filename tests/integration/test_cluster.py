@@ -33,7 +33,8 @@ from ticketing import cluster as clusters
 from ticketing.db.engine import create_engine
 from ticketing.storm import Answer, Api, Storm, register_accounts
 
-pytestmark = pytest.mark.slow
+# One worker runs them in turn (-n 2): they share fixed namespace names and a subnet.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 
 HOSTS = 3
 # Not the subnet a hand-made `scripts/cluster up` uses, so that both can run at once.

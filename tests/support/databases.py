@@ -38,12 +38,13 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-def postgres_available() -> bool:
+def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used (the error), or None when it answers."""
     try:
         asyncio.run(_admin("SELECT 1"))
-        return True
-    except Exception:
-        return False
+        return None
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
 
 
 def create_pg_database(prefix: str = "ticketing_test") -> str:
@@ -59,9 +60,10 @@ def drop_pg_database(url: str) -> None:
 
 def require_postgres() -> None:
     """Skips without PostgreSQL on a developer's machine; with CI=true its absence is a failure."""
-    if postgres_available():
+    problem = postgres_problem()
+    if problem is None:
         return
-    message = "PostgreSQL at 127.0.0.1:5432 is not reachable"
+    message = f"PostgreSQL at 127.0.0.1:5432 is not reachable ({problem})"
     if IN_CI:
         pytest.fail(f"{message} (CI=true: a missing database is a failure)")
     pytest.skip(message)
