@@ -6,7 +6,8 @@ two-worker service, in the same run on the same machine (docs/deploy.md; bench/R
 Needs root (scripts/cluster's network namespaces) and PostgreSQL. One hot event: wrk at
 --concurrency against the direct `ticketing serve --workers 2`, then against HAProxy in front of
 three `ticketing serve --workers 1` hosts (each in its own namespace) on PgBouncer in transaction
-mode, alternating --rounds times so that the machine's noise falls on both alike; and the
+mode, --rounds times, each round in the other order, so that the machine's noise and drift
+fall on every set-up alike (an even number of rounds balances them); and the
 direct service again with TICKETING_DATABASE_POOLER=transaction (no statement caches), to tell
 the driver's share of the cost from the two extra processes', and with as many workers as the
 cluster has hosts (no hops), to tell what the cluster's process count alone costs on these cores.
@@ -103,9 +104,13 @@ def main(argv: list[str] | None = None) -> int:
                             "pgbouncer": cpu_seconds(cluster.pgbouncer_pid or 0),
                             "hosts": sum(cpu_seconds(h.pid or 0) for h in cluster.hosts)}
 
+                # Each round in the other order, as bench.versus: the database grows and the machine
+                # tires through a run (the direct service's rate fell ~10 % a round at 2026-12-03
+                # 14:07), and a fixed order charged that to the set-up run last, the cluster.
+                order = [("direct", direct.url), ("nocache", nocache.url), ("direct3", direct3.url),
+                         ("cluster", cluster.url)]
                 for round_ in range(args.rounds):
-                    for kind, url in (("direct", direct.url), ("nocache", nocache.url), ("direct3", direct3.url),
-                                      ("cluster", cluster.url)):
+                    for kind, url in order if round_ % 2 == 0 else order[::-1]:
                         before = cluster_cpu()
                         direct_before = direct.cpu()
                         busy_before, all_before = machine_cpu()
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"`python -m bench.cluster --seconds {args.seconds:g} --rounds {args.rounds} --concurrency "
         f"{args.concurrency} --hosts {args.hosts}` on {os.cpu_count()} cores; bookings/s (2 tickets each), mean of {args.rounds} "
-        "alternating rounds.",
+        "rounds, each in the other order.",
         "",
         "| | direct, 2 workers | direct, 2 workers, no statement caches "
         f"| direct, {args.hosts} workers | HAProxy + PgBouncer, {args.hosts} hosts x 1 worker "
