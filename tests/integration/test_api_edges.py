@@ -58,6 +58,14 @@ async def test_null_is_still_refused_where_only_description_venue_and_limit_may_
     assert refused.status_code == 422 and refused.json()["code"] == "validation_error"
     cleared = await client.patch(f"/api/v1/events/{event['id']}", json={"venue": None}, headers=headers)
     assert cleared.status_code == 200 and cleared.json()["venue"] == ""
+    # A new event's description and venue take null alike (meaning empty); its other fields do not.
+    body = {"name": "n", "starts_at": "2031-01-01T00:00:00Z", "capacity": 5, "price": "1.00"}
+    created = await client.post("/api/v1/events", json={**body, "description": None, "venue": None}, headers=headers)
+    assert created.status_code == 201, created.text
+    assert (created.json()["description"], created.json()["venue"]) == ("", "")
+    for field in ("name", "max_per_booking", "capacity", "hold_minutes"):
+        refused = await client.post("/api/v1/events", json={**body, field: None}, headers=headers)
+        assert refused.status_code == 422 and refused.json()["code"] == "validation_error", field
 
 
 async def test_a_wrong_password_is_a_401_with_the_bearer_challenge(client):

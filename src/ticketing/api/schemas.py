@@ -296,8 +296,9 @@ class TicketTypePatch(Strict):
 
 class EventIn(Strict):
     name: Name
-    description: Annotated[Text, StringConstraints(max_length=5000)] = ""
-    venue: Annotated[Text, StringConstraints(max_length=200)] = ""
+    # null means empty, as in EventPatch (the router stores "").
+    description: Annotated[Text, StringConstraints(max_length=5000)] | None = ""
+    venue: Annotated[Text, StringConstraints(max_length=200)] | None = ""
     starts_at: Instant
     capacity: Capacity
     # Required without ticket_types; with them, optional and then the lowest type price.

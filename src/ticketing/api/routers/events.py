@@ -64,7 +64,7 @@ async def create_event(body: EventIn, user: AdminUser, services: ServicesDep) ->
         assert body.price is not None  # EventIn requires it without ticket_types
         types = ((DEFAULT_TYPE_NAME, body.price, None),)
     new = NewEvent(
-        name=body.name, description=body.description, venue=body.venue, starts_at=body.starts_at,
+        name=body.name, description=body.description or "", venue=body.venue or "", starts_at=body.starts_at,
         capacity=body.capacity, currency=body.currency or services.settings.default_currency,
         max_per_booking=body.max_per_booking, timezone=body.timezone or services.settings.default_timezone,
         ticket_types=types, checkout=Checkout(body.checkout), hold_minutes=body.hold_minutes,

@@ -620,7 +620,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description: string | null;
             /**
              * Hold Minutes
              * @default 15
@@ -650,7 +650,7 @@ export interface components {
              * Venue
              * @default
              */
-            venue: string;
+            venue: string | null;
         };
         /** EventOut */
         EventOut: {
