@@ -106,7 +106,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Under --dist loadgroup xdist marks a grouped test's node id with "@group"; on pytest 9.2 it
     silently cannot (pytest-xdist #1386), and a group's tests would run on both workers at once
