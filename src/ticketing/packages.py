@@ -18,7 +18,7 @@ WAIT_FOR_OTHERS = "600"  # seconds apt-get waits for a lock held by another prog
 
 
 class PackageError(RuntimeError):
-    """The packages could not be installed (no apt-get, not root, or apt-get failed)."""
+    """The packages could not be installed (no apt-get, or apt-get failed: not root, say)."""
 
 
 def apt_install(*names: str, recommends: bool = True) -> None:

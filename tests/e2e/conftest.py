@@ -78,21 +78,27 @@ def new_account(api: Api) -> Callable[[], Account]:
     return make
 
 
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, and a Thai font for the screenshots: installed once, when missing."""
+    ensure_thai_font()
+    return ensure_chromium()
+
+
 # Per module, not per session: Playwright's sync API keeps an event loop running on the main thread
 # while it lives, and no asyncio test can run in that process until it stops; the worker that runs
 # the browser tests (-n 2) runs asyncio tests after them.
 @pytest.fixture(scope="module")
-def playwright_driver() -> Iterator[Playwright]:
-    """One Playwright for the module: tests that need a Chromium with other flags launch their own."""
-    ensure_chromium()
-    ensure_thai_font()
+def playwright_driver(chromium: Path) -> Iterator[Playwright]:
+    """One Playwright for the module (Chromium installed first): tests that need a Chromium with
+    other flags launch their own."""
     with sync_playwright() as playwright:
         yield playwright
 
 
 @pytest.fixture(scope="module")
-def browser(playwright_driver: Playwright) -> Iterator[Browser]:
-    launched = playwright_driver.chromium.launch(executable_path=str(ensure_chromium()), args=CHROMIUM_ARGS, headless=True)
+def browser(playwright_driver: Playwright, chromium: Path) -> Iterator[Browser]:
+    launched = playwright_driver.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
     yield launched
     launched.close()
 

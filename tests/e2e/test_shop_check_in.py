@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
-from tests.e2e.browser import CHROMIUM_ARGS, ensure_chromium
+from tests.e2e.browser import CHROMIUM_ARGS
 from tests.e2e.conftest import Shop
 from tests.e2e.pages import by, capture, sign_in
 from tests.support.credentials import PASSWORD
@@ -55,7 +55,7 @@ def write_y4m(path: Path, luma: bytes, frames: int = 5) -> None:
 
 
 @pytest.fixture
-def camera_browser(playwright_driver: Playwright, tmp_path: Path) -> Iterator[Callable[[bytes], Browser]]:
+def camera_browser(playwright_driver: Playwright, chromium: Path, tmp_path: Path) -> Iterator[Callable[[bytes], Browser]]:
     """Launches a Chromium whose camera plays a still video of the given frame (its luma)."""
     launched: list[Browser] = []
 
@@ -63,7 +63,7 @@ def camera_browser(playwright_driver: Playwright, tmp_path: Path) -> Iterator[Ca
         video = tmp_path / "camera.y4m"
         write_y4m(video, luma)
         browser = playwright_driver.chromium.launch(
-            executable_path=str(ensure_chromium()),
+            executable_path=str(chromium),
             headless=True,
             args=[
                 *CHROMIUM_ARGS,

@@ -55,9 +55,9 @@ def _calls(apt_dir: Path) -> list[str]:
     calls = []
     for line in _log(apt_dir):
         phase, *args = line.split()
-        verb = next(arg for arg in args if arg in ("install", "update"))
-        calls.append(" ".join([phase, verb, *(arg for arg in args if verb == "install" and not arg.startswith("-")
-                                                 and arg != "install" and "::" not in arg)]))
+        verb = "install" if "install" in args else "update"
+        names = [arg for arg in args[args.index(verb) + 1:] if not arg.startswith("-")]
+        calls.append(" ".join([phase, verb, *names]))
     return calls
 
 
